@@ -1,0 +1,343 @@
+"""Stage 10: the public API — grad, value_and_grad, source, check_grad.
+
+A gradient function is a plain Python function with the parameters of `f`.
+Called from Python it checks and converts the arguments, picks (or builds)
+the compiled adjoint for their kinds (scalar / int / 1-D or 2-D array) and
+returns the gradient. Called from inside a user's `@numba.njit` code, a Numba
+overload resolves it at compile time to the same compiled adjoint.
+
+    >>> import srcgrad
+    >>> def f(x, y):
+    ...     return x * y + y
+    >>> srcgrad.grad(f, wrt=("x", "y"))(2.0, 3.0)   # doctest: +SKIP
+    (3.0, 3.0)
+"""
+import inspect
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from numba.core import types as nbtypes
+from numba.extending import overload
+
+from . import pipeline
+from .errors import SrcgradError
+from .parse import parse
+
+_NUMBA_ERRORS = (numba.core.errors.TypingError, numba.core.errors.LoweringError,
+                 numba.core.errors.UnsupportedError)
+
+
+def grad(f=None, wrt=0):
+    """Gradient of scalar-valued `f` w.r.t. `wrt` (position, name or tuple).
+
+    Usable as `grad(f)`, `@grad` or `@grad(wrt=("w", "b"))`.
+    """
+    if f is None:
+        return lambda func: grad(func, wrt)
+    return _GradFunction(f, wrt, with_value=False).wrapper
+
+
+def value_and_grad(f=None, wrt=0):
+    """Like `grad`, but the function returns `(value, gradient)`."""
+    if f is None:
+        return lambda func: value_and_grad(func, wrt)
+    return _GradFunction(f, wrt, with_value=True).wrapper
+
+
+def source(g, *example_args, wrt=None):
+    """The generated adjoint of `g` (a srcgrad gradient, or a plain function
+    with `wrt`) as Python source. With example arguments, for their kinds;
+    without, for the last compiled kinds or kinds guessed from the code."""
+    gf = getattr(g, "__srcgrad__", None)
+    if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
+        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False)
+    if example_args:
+        kinds = gf.convert(example_args)[1]
+    elif gf.compiled:
+        kinds = list(gf.compiled)[-1]
+    else:
+        kinds = guess_kinds(gf.f)
+    return gf.get(kinds).adjoint_source
+
+
+@dataclass
+class GradCheck:
+    """Worst relative error of srcgrad's gradient against central differences."""
+    errors: dict
+    rtol: float
+    details: dict = field(default_factory=dict)
+
+    @property
+    def max_error(self):
+        return max(self.errors.values(), default=0.0)
+
+    @property
+    def ok(self):
+        return self.max_error <= self.rtol
+
+    def __str__(self):
+        rows = [f"  {name:>12}: worst relative error {err:.2e}" for name, err in self.errors.items()]
+        verdict = "OK" if self.ok else "MISMATCH"
+        return f"gradient check vs central differences ({verdict}, rtol {self.rtol:g}):\n" + "\n".join(rows)
+
+
+def check_grad(f, *args, wrt=0, eps=1e-6, rtol=1e-5):
+    """Compare srcgrad's gradient of `f` at `args` with central differences."""
+    gf = _GradFunction(f, wrt, with_value=False)
+    values, kinds = gf.convert(args)
+    compiled = gf.get(kinds)
+    out = gf.run(compiled, values)
+    grads = out[1:]
+    errors, details = {}, {}
+    for name, g in zip(gf.wrt, grads):
+        pos = gf.params.index(name)
+        fd = _central_difference(compiled.primal, values, pos, eps)
+        g = np.asarray(g, dtype=float)
+        scale = np.maximum(np.maximum(np.abs(fd), np.abs(g)), 1.0)
+        errors[name] = float(np.max(np.abs(g - fd) / scale)) if g.size else 0.0
+        details[name] = (g, fd)
+    return GradCheck(errors, rtol, details)
+
+
+def _central_difference(primal, values, pos, eps):
+    x = values[pos]
+    if np.ndim(x) == 0:
+        h = eps * max(1.0, abs(float(x)))
+        up, down = list(values), list(values)
+        up[pos], down[pos] = float(x) + h, float(x) - h
+        return np.array((primal(*up) - primal(*down)) / (2 * h))
+    x = np.array(x, dtype=float)
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        h = eps * max(1.0, abs(x[idx]))
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        up, down = list(values), list(values)
+        up[pos], down[pos] = xp, xm
+        out[idx] = (primal(*up) - primal(*down)) / (2 * h)
+    return out
+
+
+# -- the gradient function object ---------------------------------------------------------
+class _GradFunction:
+    def __init__(self, f, wrt, with_value):
+        parsed = parse(f)                     # fails early on source-less functions
+        self.f = parsed.func
+        self.params = [p.name for p in inspect.signature(self.f).parameters.values()]
+        self.wrt = _normalize_wrt(self.f, wrt)
+        self.single = not isinstance(wrt, (tuple, list))
+        self.with_value = with_value
+        self.compiled = {}
+        self.wrapper = self._make_wrapper()
+
+    def get(self, kinds):
+        kinds = tuple(kinds)
+        if kinds not in self.compiled:
+            self._check_wrt_kinds(kinds)
+            self.compiled[kinds] = pipeline.build(self.f, self.wrt, kinds)
+        return self.compiled[kinds]
+
+    def _check_wrt_kinds(self, kinds):
+        for name in self.wrt:
+            kind = kinds[self.params.index(name)]
+            if kind not in ("float", "int") and not (isinstance(kind, tuple) and kind[2] == "float64"):
+                what = f"a {kind[1]}-D {kind[2]} array" if isinstance(kind, tuple) else f"a {kind}"
+                raise SrcgradError(f"the argument '{name}' to differentiate is {what}", filename=_file(self.f),
+                                   lineno=_line(self.f), construct="non-float wrt argument",
+                                   hint="pass floats or float64 arrays for the wrt parameters")
+
+    def convert(self, args, kwargs=None):
+        """Checked, converted argument values and their kinds."""
+        try:
+            bound = inspect.signature(self.f).bind(*args, **(kwargs or {}))
+        except TypeError as exc:
+            raise SrcgradError(f"bad arguments for {self.f.__name__}: {exc}", filename=_file(self.f),
+                               lineno=_line(self.f), construct="call") from None
+        bound.apply_defaults()
+        values, kinds = [], []
+        for name in self.params:
+            value, kind = _kind_of(bound.arguments[name], name, self)
+            values.append(value)
+            kinds.append(kind)
+        return values, tuple(kinds)
+
+    def run(self, compiled, values):
+        try:
+            return compiled.adjoint(*values, 1.0)
+        except _NUMBA_ERRORS as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SrcgradError(f"the generated adjoint of {self.f.__name__} failed to compile ({first})",
+                               filename=_file(self.f), lineno=_line(self.f), construct="numba compilation",
+                               hint="this is a srcgrad bug or an unsupported construct: please report it "
+                                    "with the function") from None
+
+    def call(self, *args, **kwargs):
+        values, kinds = self.convert(args, kwargs)
+        out = self.run(self.get(kinds), values)
+        grads = tuple(_plain(g) for g in out[1:])
+        result = grads[0] if self.single else grads
+        return (float(out[0]), result) if self.with_value else result
+
+    def dispatchers(self):
+        out = []
+        for compiled in self.compiled.values():
+            out += [compiled.primal, compiled.adjoint]
+        return out
+
+    # -- Python and Numba entry points ------------------------------------------------------
+    def _make_wrapper(self):
+        params = ", ".join(self.params)
+        suffix = "value_and_grad" if self.with_value else "grad"
+        name = f"{self.f.__name__}_{suffix}"
+        namespace = {"_call": self.call}
+        exec(f"def {name}({params}):\n    return _call({params})\n", namespace)
+        wrapper = namespace[name]
+        wrapper.__defaults__ = self.f.__defaults__
+        wrapper.__doc__ = f"{'Value and gradient' if self.with_value else 'Gradient'} of " \
+                          f"{self.f.__name__} w.r.t. {', '.join(self.wrt)} (generated by srcgrad)."
+        wrapper.__srcgrad__ = self
+        wrapper.__srcgrad_primal__ = self.f
+        wrapper.dispatchers = self.dispatchers
+        wrapper.source = lambda *example_args: source(wrapper, *example_args)
+        namespace = {"_impl_for": self._numba_impl}
+        exec(f"def _overload({params}):\n    return _impl_for(({params}{',' if len(self.params) == 1 else ''}))\n",
+             namespace)
+        overload(wrapper)(namespace["_overload"])
+        return wrapper
+
+    def _numba_impl(self, numba_types):
+        kinds = tuple(_kind_of_numba(t, name) for t, name in zip(numba_types, self.params))
+        compiled = self.get(kinds)
+        picks = [f"out[{k + 1}]" for k in range(len(self.wrt))]
+        grads = picks[0] if self.single else f"({', '.join(picks)},)"
+        result = f"(out[0], {grads})" if self.with_value else grads
+        params = ", ".join(self.params)
+        namespace = {"_adjoint": compiled.adjoint}
+        exec(f"def impl({params}):\n    out = _adjoint({params}, 1.0)\n    return {result}\n", namespace)
+        return namespace["impl"]
+
+
+def _plain(g):
+    return float(g) if np.ndim(g) == 0 else g
+
+
+def _file(f):
+    return inspect.getsourcefile(f) or "<unknown>"
+
+
+def _line(f):
+    return f.__code__.co_firstlineno
+
+
+def _normalize_wrt(f, wrt):
+    params = [p.name for p in inspect.signature(f).parameters.values()]
+    items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    names = []
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < len(params):
+                raise SrcgradError(f"wrt={item} but {f.__name__} has {len(params)} parameter(s)",
+                                   filename=_file(f), lineno=_line(f), construct="wrt",
+                                   hint=f"use a position 0..{len(params) - 1} or a name from {params}")
+            names.append(params[item])
+        elif isinstance(item, str) and item in params:
+            names.append(item)
+        else:
+            raise SrcgradError(f"wrt={item!r} is not a parameter of {f.__name__}", filename=_file(f),
+                               lineno=_line(f), construct="wrt", hint=f"choose from {params}")
+    if not names:
+        raise SrcgradError("wrt is empty", filename=_file(f), lineno=_line(f), construct="wrt",
+                           hint="name at least one parameter")
+    return tuple(names)
+
+
+def _kind_of(value, name, gf):
+    """(converted value, kind) of one argument; never mutates user data."""
+    is_wrt = name in gf.wrt
+
+    def bad(what, hint):
+        return SrcgradError(f"argument '{name}' of {gf.f.__name__} is {what}", filename=_file(gf.f),
+                            lineno=_line(gf.f), construct="bad argument", hint=hint)
+    if isinstance(value, (bool, np.bool_)):
+        if is_wrt:
+            raise bad("a bool", "cannot differentiate w.r.t. a bool: pass a float")
+        return bool(value), "bool"
+    if isinstance(value, (int, np.integer)):
+        return int(value), "int"
+    if isinstance(value, (float, np.floating)):
+        return float(value), "float"
+    if isinstance(value, np.ndarray):
+        if value.ndim not in (1, 2):
+            raise bad(f"a {value.ndim}-D array", "only scalars and 1-D or 2-D arrays are supported")
+        if value.dtype.kind == "f":
+            return (value if value.dtype == np.float64 else value.astype(np.float64)), ("array", value.ndim, "float64")
+        if is_wrt:
+            raise bad(f"an array of {value.dtype}", "pass a float64 array for a wrt parameter")
+        if value.dtype.kind in "iu":
+            return value.astype(np.int64, copy=False), ("array", value.ndim, "int64")
+        if value.dtype.kind == "b":
+            return value, ("array", value.ndim, "bool")
+        raise bad(f"an array of {value.dtype}", "use float64, int64 or bool arrays")
+    hint = "convert it with np.asarray(...)" if isinstance(value, (list, tuple)) else "pass numbers or NumPy arrays"
+    raise bad(f"a {type(value).__name__}", hint)
+
+
+def _kind_of_numba(t, name):
+    if isinstance(t, nbtypes.Boolean):
+        return "bool"
+    if isinstance(t, nbtypes.Integer):
+        return "int"
+    if isinstance(t, nbtypes.Float):
+        return "float"
+    if isinstance(t, nbtypes.Array) and t.ndim in (1, 2):
+        dtype = t.dtype
+        if isinstance(dtype, nbtypes.Float) and dtype.bitwidth == 64:
+            return ("array", t.ndim, "float64")
+        if isinstance(dtype, nbtypes.Integer):
+            return ("array", t.ndim, "int64")
+        if isinstance(dtype, nbtypes.Boolean):
+            return ("array", t.ndim, "bool")
+    raise SrcgradError(f"argument '{name}' has Numba type {t}", construct="bad argument",
+                       hint="use floats, ints or 1-D/2-D float64/int64 arrays")
+
+
+def guess_kinds(f):
+    """Argument kinds guessed from how `f` uses its parameters (for `source`
+    without example arguments): indexed -> array of that rank, range()/len
+    bounds -> int, otherwise float."""
+    import ast
+    node = parse(f).node
+    params = [a.arg for a in node.args.posonlyargs + node.args.args]
+    ranks, ints = {}, set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Subscript):
+            depth, base = 0, sub
+            while isinstance(base, ast.Subscript):
+                idx = base.slice
+                depth += len(idx.elts) if isinstance(idx, ast.Tuple) else 1
+                base = base.value
+            if isinstance(base, ast.Name):
+                ranks[base.id] = max(ranks.get(base.id, 0), depth)
+        if isinstance(sub, ast.Attribute) and sub.attr == "shape" and isinstance(sub.value, ast.Name):
+            ranks.setdefault(sub.value.id, 1)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+            names = [a.id for a in sub.args if isinstance(a, ast.Name)]
+            if sub.func.id == "range":
+                ints.update(names)
+            elif sub.func.id == "len":
+                for name in names:
+                    ranks.setdefault(name, 1)
+    kinds = []
+    for p in params:
+        if p in ranks:
+            kinds.append(("array", min(max(ranks[p], 1), 2), "float64"))
+        elif p in ints:
+            kinds.append("int")
+        else:
+            kinds.append("float")
+    return tuple(kinds)
+
+
+__all__ = ["grad", "value_and_grad", "source", "check_grad", "GradCheck", "guess_kinds"]

@@ -1,0 +1,30 @@
+"""The one exception srcgrad raises for code it cannot (yet) differentiate.
+
+Every error names where the problem is (file and absolute line), what the
+construct is, and what to do instead, so users never meet a wrong gradient or
+a raw Numba typing traceback.
+"""
+
+
+class SrcgradError(Exception):
+    """A construct srcgrad cannot differentiate, or bad input to a gradient.
+
+    >>> str(SrcgradError("no try", filename="m.py", lineno=3, construct="try", hint="remove it"))
+    "m.py:3: unsupported construct 'try': no try. remove it"
+    """
+
+    def __init__(self, message, *, filename=None, lineno=None, construct=None, hint=None):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        self.construct = construct
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self):
+        where = ""
+        if self.filename is not None:
+            where = f"{self.filename}:{self.lineno}: " if self.lineno is not None else f"{self.filename}: "
+        what = f"unsupported construct '{self.construct}': " if self.construct else ""
+        hint = f" {self.hint}" if self.hint else ""
+        return f"{where}{what}{self.message}.{hint}" if not self.message.endswith(".") else f"{where}{what}{self.message}{hint}"

@@ -1,0 +1,84 @@
+"""The ordered stages, in one place.
+
+    parse → fence → normalize → typeinfer → activity → tape → reverse → jit
+
+`build(func, wrt, kinds)` runs them all and returns a `Compiled` pair of
+Numba dispatchers plus the generated source. Set SRCGRAD_DUMP_AFTER to a
+comma-separated list of stage names (normalize, typeinfer, activity, tape,
+reverse) to print what that stage produced.
+"""
+import copy
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import activity, jit, normalize, parse, tape, typeinfer
+from .errors import SrcgradError
+from .program import Return, walk
+from .reverse import Generator
+from .typeinfer import is_array
+
+STAGES = ("parse", "fence", "normalize", "typeinfer", "activity", "tape", "reverse", "jit")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    wrt: tuple
+    kinds: tuple
+    primal_source: str
+    adjoint_source: str
+    module_source: str
+    primal: object       # numba dispatcher: primal(*args) -> value
+    adjoint: object      # numba dispatcher: adjoint(*args, d_out) -> (value, *gradients)
+
+
+def _dump(stage, value):
+    wanted = os.environ.get("SRCGRAD_DUMP_AFTER", "")
+    if stage in {s.strip() for s in wanted.split(",")}:
+        print(f"--- srcgrad after {stage} ---", file=sys.stderr)
+        if stage == "normalize":
+            for stmt in walk(value.body):
+                print("   ", stmt, file=sys.stderr)
+        else:
+            print(value, file=sys.stderr)
+
+
+@lru_cache(maxsize=None)
+def normalized(func):
+    """parse → fence → normalize, once per function (independent of argument kinds)."""
+    parsed = parse.parse(func)
+    normalizer = normalize.Normalizer(parsed)
+    normalize.fence.run(parsed)
+    fn = normalizer.function()
+    _dump("normalize", fn)
+    return fn, normalizer.namer
+
+
+def build(func, wrt, kinds):
+    fn, namer = normalized(func)
+    types = typeinfer.run(fn, kinds)
+    _dump("typeinfer", types)
+    ret = [s for s in fn.body if isinstance(s, Return)][-1]
+    ret_type = types.get(ret.value.id) if hasattr(ret.value, "id") else "float"
+    if is_array(ret_type):
+        raise SrcgradError(f"{fn.name} returns {typeinfer.describe(ret_type)}; a gradient needs one scalar output",
+                           filename=ret.loc.filename, lineno=ret.loc.lineno, construct="non-scalar output",
+                           hint="return a float, e.g. the sum of squares of the array")
+    active = activity.run(fn, types, wrt)
+    _dump("activity", sorted(active))
+    plan = tape.run(fn, types, active)
+    _dump("tape", plan.needs)
+    gen = Generator(fn, types, active, plan, wrt, kinds, copy.deepcopy(namer))
+    primal_src, adjoint_src = gen.primal(), gen.adjoint()
+    _dump("reverse", adjoint_src)
+    origin = f"{fn.name} in {os.path.basename(fn.filename)}"
+    module_src = jit.module_source(origin, [primal_src, adjoint_src])
+    module = jit.load(fn.name, module_src)
+    return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
+                    getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"))
+
+
+def walk_ir(fn):
+    return list(walk(fn.body))

@@ -1,0 +1,360 @@
+"""Stage 7: the reverse sweep — generating the adjoint (and primal) source.
+
+Input: a normalized `Function`, its types, active set and `TapePlan`.
+Output: Python source text of
+
+    <name>_primal(params)            the forward computation only
+    <name>_adjoint(params, d_out)    forward sweep (with pushes) + backward sweep
+
+The backward sweep visits statements last to first. For `z = g(x, y)` it
+restores what the plan says (pop, recompute), then adds the rule's δ
+contributions, ``d_x += …`` one per line, then restarts ``d_z = 0.0`` (z is
+defined here; an earlier z is another value). `for` loops run reversed,
+`if` replays the recorded branch, `while` runs its recorded trip count.
+Every backward step carries a ``# line N: <source>`` comment and the rule's
+label from the lecture (sum, product, max, split, chain through g').
+"""
+from .emit import Code, atom_ast, is_zero, render, substitute
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While
+from .rules import RULES
+from .tape import recompute_order
+from .typeinfer import is_array
+
+BINDING_OPS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "array_copy"}
+
+
+def atom_text(atom):
+    return render(atom_ast(atom))
+
+
+class Generator:
+    def __init__(self, fn, types, active, plan, wrt, kinds, namer):
+        self.fn, self.types, self.active, self.plan = fn, types, active, plan
+        self.wrt, self.kinds, self.namer = wrt, kinds, namer
+        self.d = namer.d
+        self.tape = {"f": ("tape_f", "top_f"), "i": ("tape_i", "top_i")}
+        self.result = namer.fresh("result")
+        self.d_out = namer.fresh("d_out")
+        self.last_line = None
+
+    # -- public -----------------------------------------------------------------------
+    def primal(self):
+        code = Code()
+        with code.block(f"def {self.fn.name}_primal({', '.join(self.fn.params)}):"):
+            self.prologue(code, adjoint=False)
+            self.forward(self.fn.body, code, taping=False)
+            code.line(f"return {atom_text(self.return_atom())}")
+        return code.text()
+
+    def adjoint(self):
+        code = Code()
+        params = ", ".join(self.fn.params + (self.d_out,))
+        with code.block(f"def {self.fn.name}_adjoint({params}):"):
+            code.comment("forward sweep: the primal, recording what the backward sweep needs")
+            self.prologue(code, adjoint=True)
+            uses = self.tapes_used()
+            for kind in sorted(uses):
+                tape, top = self.tape[kind]
+                dtype = "" if kind == "f" else ", dtype=np.int64"
+                code.line(f"{tape} = np.empty(256{dtype})")
+                code.line(f"{top} = 0")
+            self.forward(self.fn.body, code, taping=True)
+            code.line(f"{self.result} = {atom_text(self.return_atom())}")
+            code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
+            self.init_deltas(code)
+            self.backward(self.fn.body, code)
+            grads = [self.gradient_of(w) for w in self.wrt]
+            code.line(f"return {', '.join([self.result] + grads)}")
+        return code.text()
+
+    # -- forward sweep ---------------------------------------------------------------------
+    def return_atom(self):
+        return [s for s in self.fn.body if isinstance(s, Return)][-1].value
+
+    def prologue(self, code, adjoint):
+        written = {s.array for s in _walk(self.fn.body) if isinstance(s, SetItem)}
+        for p, kind in zip(self.fn.params, self.kinds):
+            if is_array(kind) and p in written:
+                code.line(f"{p} = {p}.copy()", "never mutate the caller's array")
+            if adjoint and p in self.wrt and kind == "int":
+                code.line(f"{p} = float({p})")
+        if adjoint:
+            for name in sorted(self.active):
+                t = self.types[name]
+                if is_array(t) and name not in self.fn.params:
+                    shape = "0" if t[1] == 1 else "(0, 0)"
+                    code.line(f"{name} = np.empty({shape})", "bound on every path")
+
+    def tapes_used(self):
+        used = set()
+        for stmt in _walk(self.fn.body):
+            for kind, _ in self.plan.pushes(stmt) if self.plan.work.get(stmt.sid) else []:
+                used.add(kind)
+        return used
+
+    def forward(self, block, code, taping):
+        for stmt in block:
+            if isinstance(stmt, Return):
+                continue
+            if isinstance(stmt, BreakIf):
+                with code.block(f"if {render(stmt.cond)}:"):
+                    code.line("break")
+                continue
+            pushes = self.plan.pushes(stmt) if taping and self.plan.work.get(stmt.sid) else []
+            before = [p for p in pushes if "shape[" in p[1]]
+            after = [p for p in pushes if "shape[" not in p[1]]
+            self.push(code, stmt, before)
+            if isinstance(stmt, Op):
+                code.line(f"{stmt.target} = {self.op_text(stmt)}")
+            elif isinstance(stmt, SetItem):
+                sign = {"set": "=", "add": "+=", "sub": "-="}[stmt.mode]
+                code.line(f"{self.index_text(stmt.array, stmt.index)} {sign} {atom_text(stmt.value)}")
+            elif isinstance(stmt, If):
+                with code.block(f"if {stmt.flag}:"):
+                    self.forward(stmt.body, code, taping)
+                if stmt.orelse:
+                    with code.block("else:"):
+                        self.forward(stmt.orelse, code, taping)
+            elif isinstance(stmt, For):
+                self.forward_for(stmt, code, taping)
+            elif isinstance(stmt, While):
+                counting = taping and self.plan.work.get(stmt.sid)
+                if counting:
+                    code.line(f"{stmt.counter} = 0")
+                with code.block(f"while {render(stmt.cond)}:"):
+                    if counting:
+                        code.line(f"{stmt.counter} += 1")
+                    self.forward(stmt.body, code, taping)
+            self.push(code, stmt, after)
+
+    def forward_for(self, stmt, code, taping):
+        counting = taping and stmt.counter and self.plan.work.get(stmt.sid)
+        if counting:
+            code.line(f"{stmt.counter} = 0")
+        if taping:
+            self.reserve(stmt, code)
+        with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
+            if counting:
+                code.line(f"{stmt.counter} += 1")
+            self.forward(stmt.body, code, taping)
+
+    def range_text(self, stmt):
+        start, stop, step = (atom_text(a) for a in (stmt.start, stmt.stop, stmt.step))
+        if stmt.step == Const(1):
+            return f"range({stop})" if stmt.start == Const(0) else f"range({start}, {stop})"
+        return f"range({start}, {stop}, {step})"
+
+    def reserve(self, loop, code):
+        """Grow the tapes once for every push this loop's iterations make."""
+        counts = {"f": 0, "i": 0}
+        self.count_pushes(loop.body, loop, counts)
+        if not any(counts.values()):
+            return
+        start, stop, step = (atom_text(a) for a in (loop.start, loop.stop, loop.step))
+        if loop.step == Const(1):
+            trips = stop if loop.start == Const(0) else f"({stop} - {start})"
+        else:
+            trips = f"range_len({start}, {stop}, {step})"
+        for kind in sorted(counts):
+            if counts[kind]:
+                tape, top = self.tape[kind]
+                code.line(f"{tape} = reserve({tape}, {top} + {trips} * {counts[kind]})")
+
+    def count_pushes(self, block, loop, counts):
+        for stmt in block:
+            if not self.plan.work.get(stmt.sid):
+                continue
+            for kind, _ in self.plan.pushes(stmt):
+                counts[kind] += 1
+            if isinstance(stmt, If):
+                branches = []
+                for child in (stmt.body, stmt.orelse):
+                    sub = {"f": 0, "i": 0}
+                    self.count_pushes(child, loop, sub)
+                    branches.append(sub)
+                for kind in counts:
+                    counts[kind] += max(b[kind] for b in branches)
+
+    def push(self, code, stmt, pushes):
+        checked = self.plan.reserved_loop(stmt) is None
+        for kind, value in pushes:
+            tape, top = self.tape[kind]
+            if checked:
+                code.line(f"{tape} = grow({tape}, {top})")
+            code.line(f"{tape}[{top}] = {value}")
+            code.line(f"{top} += 1")
+
+    def op_text(self, stmt):
+        op, args = stmt.op, stmt.args
+        if op == "opaque":
+            return render(stmt.raw)
+        if op == "getitem":
+            return self.index_text(args[0].id, args[1:])
+        if op == "shape":
+            return f"{args[0].id}.shape[{args[1].value}]"
+        if op == "len":
+            return f"len({args[0].id})"
+        if op in ("zeros", "ones", "empty"):
+            dims = ", ".join(atom_text(a) for a in args)
+            dtype = "" if stmt.dtype == "float64" else f", dtype=np.{stmt.dtype if stmt.dtype != 'bool' else 'bool_'}"
+            return f"np.{op}(({dims}{',' if len(args) == 1 else ''}){dtype})"
+        if op in ("zeros_like", "ones_like", "empty_like"):
+            return f"np.{op}({args[0].id})"
+        if op == "array_copy":
+            return f"{args[0].id}.copy()"
+        rule = RULES[op]
+        return render(substitute(rule.primal, dict(zip(rule.inputs, args))))
+
+    def index_text(self, array, index):
+        return f"{array}[{', '.join(atom_text(i) for i in index)}]"
+
+    # -- backward sweep -----------------------------------------------------------------
+    def init_deltas(self, code):
+        for name in sorted(self.active):
+            t = self.types[name]
+            code.line(f"{self.d(name)} = np.zeros_like({name})" if is_array(t) else f"{self.d(name)} = 0.0")
+        ret = self.return_atom()
+        if isinstance(ret, Name) and ret.id in self.active:
+            code.line(f"{self.d(ret.id)} += {self.d_out}", "δ of the output")
+
+    def gradient_of(self, w):
+        if w in self.active:
+            return self.d(w)
+        return f"np.zeros({w}.shape)" if is_array(self.types.get(w)) else "0.0"
+
+    def backward(self, block, code):
+        for stmt in reversed(block):
+            if not self.plan.work.get(stmt.sid):
+                continue
+            self.source_comment(code, stmt)
+            self.restore(code, stmt)
+            if isinstance(stmt, Op):
+                self.backward_op(code, stmt)
+            elif isinstance(stmt, SetItem):
+                self.backward_setitem(code, stmt)
+            elif isinstance(stmt, If):
+                self.backward_if(code, stmt)
+            elif isinstance(stmt, For):
+                self.backward_for(code, stmt)
+            elif isinstance(stmt, While):
+                k = self.namer.fresh("k", numbered=True)
+                with code.block(f"for {k} in range({stmt.counter}):"):
+                    self.last_line = None
+                    self.backward(stmt.body, code)
+
+    def source_comment(self, code, stmt):
+        if stmt.loc.lineno != self.last_line:
+            code.comment(f"line {stmt.loc.lineno}: {stmt.loc.text}")
+            self.last_line = stmt.loc.lineno
+
+    def restore(self, code, stmt):
+        needs = self.plan.needs.get(stmt.sid, [])
+        for need in reversed([n for n in needs if n.how == "tape"]):
+            tape, top = self.tape[need.tape]
+            value = f"{tape}[{top}]"
+            if self.types.get(need.name) == "bool":
+                value += " != 0"
+            code.line(f"{top} -= 1")
+            code.line(f"{need.name} = {value}", "restored from the tape")
+        for define in recompute_order(needs):
+            code.line(f"{define.target} = {self.op_text(define)}", "recomputed, not taped")
+
+    def backward_op(self, code, stmt):
+        z, d_z = stmt.target, self.d(stmt.target)
+        if is_array(self.types[z]):
+            self.backward_binding(code, stmt)
+            return
+        if stmt.op == "getitem":
+            code.line(f"{self.d_index(stmt.args[0].id, stmt.args[1:])} += {d_z}", "read: δ back into the element")
+        elif stmt.args[0] == Name(z):          # accumulation s = s ± e: d_s flows through unchanged
+            if isinstance(stmt.args[1], Name) and stmt.args[1].id in self.active:
+                sign = "+=" if stmt.op == "add" else "-="
+                code.line(f"{self.d(stmt.args[1].id)} {sign} {d_z}", RULES[stmt.op].label)
+            return
+        elif stmt.op in RULES:
+            rule = RULES[stmt.op]
+            mapping = {"d_z": Name(d_z), "z": Name(z), **dict(zip(rule.inputs, stmt.args))}
+            seen = set()
+            for expr, arg in zip(rule.vjp, stmt.args):
+                if isinstance(arg, Name) and arg.id in self.active:
+                    contribution = substitute(expr, mapping)
+                    if is_zero(contribution):
+                        continue
+                    label = rule.label if arg.id not in seen else "split: a reused value sums its δ's"
+                    seen.add(arg.id)
+                    code.line(f"{self.d(arg.id)} += {render(contribution)}", label)
+        code.line(f"{d_z} = 0.0")
+
+    def backward_binding(self, code, stmt):
+        """A new array bound to a name: δ flows to the copied source; the name's
+        previous binding starts over with a zero δ of its own shape."""
+        z = stmt.target
+        source = stmt.args[0] if stmt.op in ("array_copy", "copy") else None
+        if isinstance(source, Name) and source.id in self.active:
+            code.line(f"{self.d(source.id)} += {self.d(z)}", "copy: δ passes unchanged")
+        if stmt.sid in self.plan.rebind:
+            ndim = self.plan.rebind[stmt.sid][1]
+            tape, top = self.tape["i"]
+            code.line(f"{top} -= {ndim}")
+            dims = ", ".join(f"{tape}[{top}{f' + {k}' if k else ''}]" for k in range(ndim))
+            code.line(f"{self.d(z)} = np.zeros(({dims}{',' if ndim == 1 else ''}))", "δ of the previous binding")
+
+    def backward_setitem(self, code, stmt):
+        d_elem = self.d_index(stmt.array, stmt.index)
+        value = stmt.value
+        if isinstance(value, Name) and value.id in self.active:
+            sign = "-=" if stmt.mode == "sub" else "+="
+            code.line(f"{self.d(value.id)} {sign} {d_elem}", "write: the element's δ goes to the value")
+        if stmt.mode == "set":
+            code.line(f"{d_elem} = 0.0", "the old element was overwritten")
+
+    def d_index(self, array, index):
+        return f"{self.d(array)}[{', '.join(atom_text(i) for i in index)}]"
+
+    def backward_if(self, code, stmt):
+        body = self.plan_has_work(stmt.body)
+        orelse = self.plan_has_work(stmt.orelse)
+        self.last_line = None
+        if body:
+            with code.block(f"if {stmt.flag}:"):
+                self.backward(stmt.body, code)
+            if orelse:
+                self.last_line = None
+                with code.block("else:"):
+                    self.backward(stmt.orelse, code)
+        else:
+            with code.block(f"if not {stmt.flag}:"):
+                self.backward(stmt.orelse, code)
+        self.last_line = None
+
+    def plan_has_work(self, block):
+        return any(self.plan.work.get(s.sid) for s in block)
+
+    def backward_for(self, code, stmt):
+        var = stmt.var
+        start, stop, step = (atom_text(a) for a in (stmt.start, stmt.stop, stmt.step))
+        self.last_line = None
+        if stmt.step == Const(1):
+            last = f"{start} + {stmt.counter} - 1" if stmt.counter else f"{stop} - 1"
+            header = f"for {var} in range({_simplify(last)}, {_simplify(f'{start} - 1')}, -1):"
+            with code.block(header):
+                self.backward(stmt.body, code)
+        else:
+            trips = stmt.counter or f"range_len({start}, {stop}, {step})"
+            k = self.namer.fresh("k", numbered=True)
+            with code.block(f"for {k} in range({trips} - 1, -1, -1):"):
+                code.line(f"{var} = {start} + {k} * {step}")
+                self.backward(stmt.body, code)
+        self.last_line = None
+
+
+def _simplify(text):
+    """Tidy `0 + n - 1` / `0 - 1` style bounds."""
+    if text.startswith("0 + "):
+        text = text[4:]
+    return {"0 - 1": "-1"}.get(text, text)
+
+
+def _walk(block):
+    from .program import walk
+    return walk(block)

@@ -1,0 +1,222 @@
+"""Scalar rules: arithmetic, `math.*`, `np.*` and builtins — the lecture's rules.
+
+Each entry: the forward expression, then δ of every input from δ of the
+output. `CALLS` maps the Python callables users write (math.exp, np.exp, …)
+to rule names; `BINOPS`/`UNARY` map operators.
+"""
+import ast
+import builtins
+import math
+
+import numpy as np
+
+from .table import nondifferentiable, rule
+
+POS = (0.2, 3.0)
+SYM = (-2.0, 2.0)
+UNIT = (-0.9, 0.9)
+
+# --- the lecture's gates -----------------------------------------------------
+
+
+@rule("x", label="copy: δ passes unchanged", result="same", cheap=True)
+def copy(d_z, z, x):
+    return d_z
+
+
+@rule("float(x)", label="copy: δ passes unchanged", cheap=True)
+def float_(d_z, z, x):
+    return d_z
+
+
+@rule("x + y", label="sum: δ passes unchanged to both inputs", result="same", cheap=True)
+def add(d_z, z, x, y):
+    return d_z, d_z
+
+
+@rule("x - y", label="difference: δ to x, −δ to y", result="same", cheap=True)
+def sub(d_z, z, x, y):
+    return d_z, -d_z
+
+
+@rule("x * y", label="product: δ times the other side", result="same", cheap=True)
+def mul(d_z, z, x, y):
+    return d_z * y, d_z * x
+
+
+@rule("x / y", label="quotient: δ/y to x, −δ·z/y to y", domain=[SYM, POS])
+def div(d_z, z, x, y):
+    return d_z / y, -d_z * z / y
+
+
+@rule("x ** y", label="power: δ·y·x^(y−1) to x, δ·z·log x to y", domain=[POS, SYM], result="same")
+def pow_(d_z, z, x, y):
+    return d_z * y * x ** (y - 1), (d_z * z * math.log(x) if x > 0 else 0.0)
+
+
+@rule("-x", label="negation: −δ", result="same", cheap=True)
+def neg(d_z, z, x):
+    return -d_z
+
+
+@rule("x % y", label="modulo: δ to x, −δ·floor(x/y) to y", domain=[(0.3, 2.9), (1.1, 1.9)], result="same")
+def mod(d_z, z, x, y):
+    return d_z, -d_z * math.floor(x / y)
+
+
+@rule("max(x, y)", label="max: δ routed to the larger input (ties: first)", result="same", cheap=True)
+def max_(d_z, z, x, y):
+    return (d_z if x >= y else 0.0), (0.0 if x >= y else d_z)
+
+
+@rule("min(x, y)", label="min: δ routed to the smaller input (ties: first)", result="same", cheap=True)
+def min_(d_z, z, x, y):
+    return (d_z if x <= y else 0.0), (0.0 if x <= y else d_z)
+
+
+@rule("abs(x)", label="abs: δ times sign(x)", result="same", cheap=True, domain=[(0.1, 2.0)])
+def abs_(d_z, z, x):
+    return d_z * (1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
+
+# --- elementary functions: chain through g' ------------------------------------
+
+
+@rule("math.exp(x)", label="exp' = exp (the output)", domain=[SYM])
+def exp(d_z, z, x):
+    return d_z * z
+
+
+@rule("math.log(x)", label="log' = 1/x", domain=[POS])
+def log(d_z, z, x):
+    return d_z / x
+
+
+@rule("math.log10(x)", label="log10' = 1/(x ln 10)", domain=[POS])
+def log10(d_z, z, x):
+    return d_z / (x * 2.302585092994046)
+
+
+@rule("math.log2(x)", label="log2' = 1/(x ln 2)", domain=[POS])
+def log2(d_z, z, x):
+    return d_z / (x * 0.6931471805599453)
+
+
+@rule("math.log1p(x)", label="log1p' = 1/(1+x)", domain=[(-0.5, 2.0)])
+def log1p(d_z, z, x):
+    return d_z / (1.0 + x)
+
+
+@rule("math.expm1(x)", label="expm1' = exp = output + 1", domain=[SYM])
+def expm1(d_z, z, x):
+    return d_z * (z + 1.0)
+
+
+@rule("math.sqrt(x)", label="sqrt' = 1/(2 sqrt x)", domain=[POS])
+def sqrt(d_z, z, x):
+    return d_z * 0.5 / z
+
+
+@rule("x * x", label="square: 2·x·δ", result="same", cheap=True)
+def square(d_z, z, x):
+    return 2.0 * d_z * x
+
+
+@rule("math.sin(x)", label="sin' = cos")
+def sin(d_z, z, x):
+    return d_z * math.cos(x)
+
+
+@rule("math.cos(x)", label="cos' = −sin")
+def cos(d_z, z, x):
+    return -d_z * math.sin(x)
+
+
+@rule("math.tan(x)", label="tan' = 1 + tan²", domain=[(-1.2, 1.2)])
+def tan(d_z, z, x):
+    return d_z * (1.0 + z * z)
+
+
+@rule("math.tanh(x)", label="tanh' = 1 − tanh²")
+def tanh(d_z, z, x):
+    return d_z * (1.0 - z * z)
+
+
+@rule("math.sinh(x)", label="sinh' = cosh")
+def sinh(d_z, z, x):
+    return d_z * math.cosh(x)
+
+
+@rule("math.cosh(x)", label="cosh' = sinh")
+def cosh(d_z, z, x):
+    return d_z * math.sinh(x)
+
+
+@rule("math.atan(x)", label="atan' = 1/(1+x²)")
+def atan(d_z, z, x):
+    return d_z / (1.0 + x * x)
+
+
+@rule("math.asin(x)", label="asin' = 1/sqrt(1−x²)", domain=[UNIT])
+def asin(d_z, z, x):
+    return d_z / math.sqrt(1.0 - x * x)
+
+
+@rule("math.acos(x)", label="acos' = −1/sqrt(1−x²)", domain=[UNIT])
+def acos(d_z, z, x):
+    return -d_z / math.sqrt(1.0 - x * x)
+
+
+@rule("math.atan2(y, x)", label="atan2: δ·x/r² to y, −δ·y/r² to x", domain=[SYM, POS])
+def atan2(d_z, z, y, x):
+    return d_z * x / (x * x + y * y), -d_z * y / (x * x + y * y)
+
+
+@rule("math.hypot(x, y)", label="hypot: δ·x/r to x, δ·y/r to y", domain=[POS, POS])
+def hypot(d_z, z, x, y):
+    return (d_z * x / z if z > 0 else 0.0), (d_z * y / z if z > 0 else 0.0)
+
+
+@rule("math.erf(x)", label="erf' = 2/sqrt(π)·exp(−x²)")
+def erf(d_z, z, x):
+    return d_z * 1.1283791670955126 * math.exp(-x * x)
+
+
+# --- piecewise constant: zero gradient ------------------------------------------
+nondifferentiable("floor", "np.floor(x)")
+nondifferentiable("ceil", "np.ceil(x)")
+nondifferentiable("trunc", "np.trunc(x)")
+nondifferentiable("sign", "np.sign(x)")
+nondifferentiable("ifloor", "math.floor(x)", result="int")
+nondifferentiable("iceil", "math.ceil(x)", result="int")
+nondifferentiable("int", "int(x)", result="int")
+nondifferentiable("floordiv", "x // y", inputs=("x", "y"), result="same", domain=[(0.3, 2.9), (1.1, 1.9)])
+
+BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+          ast.Pow: "pow", ast.Mod: "mod", ast.FloorDiv: "floordiv"}
+UNARY = {ast.USub: "neg"}
+
+# Python callables users write -> rule names (arity checked by normalize).
+CALLS = {
+    builtins.abs: "abs", builtins.max: "max", builtins.min: "min",
+    builtins.float: "float", builtins.int: "int",
+    math.fabs: "abs", np.abs: "abs", np.fabs: "abs", np.absolute: "abs",
+    np.maximum: "max", np.minimum: "min", np.fmax: "max", np.fmin: "min",
+    math.pow: "pow", np.power: "pow", np.float64: "float", np.square: "square",
+    math.floor: "ifloor", math.ceil: "iceil", math.trunc: "int",
+    np.floor: "floor", np.ceil: "ceil", np.trunc: "trunc", np.sign: "sign",
+    math.atan2: "atan2", np.arctan2: "atan2", math.hypot: "hypot", np.hypot: "hypot",
+    math.erf: "erf",
+}
+for _name, _aliases in {
+    "exp": ("exp",), "log": ("log",), "log10": ("log10",), "log2": ("log2",),
+    "log1p": ("log1p",), "expm1": ("expm1",), "sqrt": ("sqrt",), "sin": ("sin",),
+    "cos": ("cos",), "tan": ("tan",), "tanh": ("tanh",), "sinh": ("sinh",),
+    "cosh": ("cosh",), "atan": ("atan", "arctan"), "asin": ("asin", "arcsin"),
+    "acos": ("acos", "arccos"),
+}.items():
+    for _alias in _aliases:
+        for _module in (math, np):
+            if hasattr(_module, _alias):
+                CALLS[getattr(_module, _alias)] = _name
+
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "tau": math.tau}

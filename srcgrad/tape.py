@@ -1,0 +1,237 @@
+"""Stage 6: tape planning — what the backward sweep needs and how it gets it.
+
+Input: a normalized `Function`, its types and active set. Output: a `TapePlan`
+saying, for every statement with backward work, which primal values that work
+reads and how each one is obtained:
+
+- 'loopvar'   an enclosing for-loop index: the reversed loop recreates it;
+- 'direct'    the name is never assigned after the statement (no path in
+              the forward sweep writes it again), so it still holds the value;
+- 'recompute' a cheap definition (indexing a read-only array, integer or
+              +,-,* arithmetic on available values) in the same block: redo it;
+- 'tape'      otherwise: pushed on a stack after the statement in the forward
+              sweep, popped before its backward step (floats on `tape_f`,
+              integers/flags on `tape_i`).
+
+This is the TBR idea of Tapenade: store only what is overwritten *and*
+needed, recompute what is cheap. Pushes whose innermost loop is a `for` are
+pre-reserved once per loop (no bounds check per push); others grow the stack.
+"""
+import ast
+from dataclasses import dataclass, field
+
+from .program import For, If, Name, Op, SetItem, While, children, reads, writes
+from .rules import RULES
+from .typeinfer import is_array
+
+CHEAP_OPS = {"getitem", "copy", "len", "shape", "float", "int", "opaque"}
+MAX_RECOMPUTE_DEPTH = 4
+
+
+@dataclass
+class Need:
+    name: str
+    how: str                 # 'loopvar' | 'direct' | 'recompute' | 'tape'
+    tape: str = ""           # 'f' or 'i' when taped
+    define: tuple = ()       # the Ops to redo, in order, when recomputed
+
+
+@dataclass
+class Context:
+    block: tuple
+    pos: int
+    after: frozenset         # names possibly written after this statement
+    loopvars: frozenset      # indices of enclosing for loops
+    loop: object             # innermost enclosing loop statement (or None)
+
+
+@dataclass
+class TapePlan:
+    needs: dict = field(default_factory=dict)        # sid -> [Need]
+    rebind: dict = field(default_factory=dict)       # sid -> array whose old shape is pushed first
+    rebindable: frozenset = frozenset()
+    contexts: dict = field(default_factory=dict)     # sid -> Context
+    work: dict = field(default_factory=dict)         # sid -> bool (has backward work)
+
+    def pushes(self, stmt):
+        """(tape, name-or-expression) pushed for `stmt`, in push order."""
+        out = []
+        for array in ([self.rebind[stmt.sid]] if stmt.sid in self.rebind else []):
+            out += [("i", f"{array[0]}.shape[{k}]") for k in range(array[1])]
+        out += [(n.tape, n.name) for n in self.needs.get(stmt.sid, []) if n.how == "tape"]
+        return out
+
+    def reserved_loop(self, stmt):
+        """The for loop whose reservation covers this statement's pushes, if any."""
+        loop = self.contexts[stmt.sid].loop
+        return loop if isinstance(loop, For) else None
+
+
+def run(fn, types, active):
+    planner = _Planner(fn, types, active)
+    planner.contexts(fn.body, frozenset(), frozenset(), None)
+    planner.plan_block(fn.body)
+    return planner.plan
+
+
+class _Planner:
+    def __init__(self, fn, types, active):
+        self.fn = fn
+        self.types = types
+        self.active = active
+        self.plan = TapePlan()
+        self.plan.rebindable = frozenset(self._rebindable())
+
+    # -- where each statement sits ----------------------------------------------------
+    def contexts(self, block, follow, loopvars, loop):
+        suffix = set()
+        for pos in range(len(block) - 1, -1, -1):
+            stmt = block[pos]
+            after = frozenset(follow | suffix)
+            self.plan.contexts[stmt.sid] = Context(block, pos, after, loopvars, loop)
+            if isinstance(stmt, If):
+                for child in children(stmt):
+                    self.contexts(child, after, loopvars, loop)
+            elif isinstance(stmt, (For, While)):
+                inner = after | writes(stmt)
+                inner_vars = loopvars | {stmt.var} if isinstance(stmt, For) else loopvars
+                self.contexts(stmt.body, inner, frozenset(inner_vars), stmt)
+            suffix |= writes(stmt)
+
+    # -- backward work and needs --------------------------------------------------------
+    def plan_block(self, block):
+        any_work = False
+        for stmt in block:
+            any_work |= self.plan_stmt(stmt)
+        return any_work
+
+    def plan_stmt(self, stmt):
+        if isinstance(stmt, (If, For, While)):
+            work = False
+            for child in children(stmt):
+                work |= self.plan_block(child)
+            names = []
+            if work and isinstance(stmt, If):
+                names = [stmt.flag]
+            elif work and isinstance(stmt, For):
+                bounds = (stmt.start, stmt.step) if stmt.counter else (stmt.start, stmt.stop, stmt.step)
+                names = [b.id for b in bounds if isinstance(b, Name)] + ([stmt.counter] if stmt.counter else [])
+            elif work and isinstance(stmt, While):
+                names = [stmt.counter]
+        else:
+            work = self._has_work(stmt)
+            names = self._needed_names(stmt) if work else []
+            if work and self._binds_array(stmt) and stmt.target in self.plan.rebindable:
+                self.plan.rebind[stmt.sid] = (stmt.target, self.types[stmt.target][1])
+        self.plan.work[stmt.sid] = work
+        if work:
+            ctx = self.plan.contexts[stmt.sid]
+            self.plan.needs[stmt.sid] = [self._need(n, ctx, 0) for n in dict.fromkeys(names)]
+        return work
+
+    def _has_work(self, stmt):
+        if isinstance(stmt, Op):
+            return stmt.target in self.active
+        if isinstance(stmt, SetItem):
+            return stmt.array in self.active
+        return False
+
+    def _needed_names(self, stmt):
+        """Primal names the backward step of a simple statement reads."""
+        if isinstance(stmt, SetItem):
+            return [a.id for a in stmt.index if isinstance(a, Name)]
+        if stmt.op == "getitem":
+            return [a.id for a in stmt.args[1:] if isinstance(a, Name)]
+        if stmt.op not in RULES:
+            return []
+        rule = RULES[stmt.op]
+        mapping = {"z": Name(stmt.target), **dict(zip(rule.inputs, stmt.args))}
+        names = []
+        for expr, arg in zip(rule.vjp, stmt.args):
+            if isinstance(arg, Name) and arg.id in self.active:
+                for used in _free_names(expr):
+                    atom = mapping.get(used)
+                    if isinstance(atom, Name):
+                        names.append(atom.id)
+        return names
+
+    def _binds_array(self, stmt):
+        return isinstance(stmt, Op) and is_array(self.types.get(stmt.target))
+
+    def _rebindable(self):
+        """Active arrays bound more than once (or in a loop): each binding's
+        backward step must restart δ with the previous binding's shape."""
+        sites = {}
+        in_loop = set()
+
+        def visit(block, looped):
+            for stmt in block:
+                if isinstance(stmt, Op) and is_array(self.types.get(stmt.target)):
+                    sites[stmt.target] = sites.get(stmt.target, 0) + 1
+                    if looped:
+                        in_loop.add(stmt.target)
+                for child in children(stmt):
+                    visit(child, looped or isinstance(stmt, (For, While)))
+        visit(self.fn.body, False)
+        out = set()
+        for name, count in sites.items():
+            if name in self.active and (count + (name in self.fn.params) > 1 or name in in_loop):
+                out.add(name)
+        return out
+
+    # -- availability -----------------------------------------------------------------------
+    def _need(self, name, ctx, depth):
+        how, chain = self._avail(name, ctx, depth)
+        tape = ""
+        if how == "tape":
+            tape = "f" if self.types.get(name) == "float" else "i"
+        return Need(name, how, tape, tuple(chain))
+
+    def _avail(self, name, ctx, depth):
+        """(how, Ops to redo in order) for reading `name`'s value at `ctx` backwards."""
+        if name in ctx.loopvars:
+            return "loopvar", []
+        if name not in ctx.after:
+            return "direct", []
+        define = self._reaching_def(name, ctx)
+        if define is not None and depth < MAX_RECOMPUTE_DEPTH and self._cheap(define):
+            dctx = self.plan.contexts[define.sid]
+            chain = []
+            for arg in reads(define):
+                if is_array(self.types.get(arg)):
+                    if arg in dctx.after:         # the array's contents must be unchanged
+                        return "tape", []
+                    continue
+                how, sub = self._avail(arg, dctx, depth + 1)
+                if how == "tape":
+                    return "tape", []
+                chain += [op for op in sub if op not in chain]
+            return "recompute", chain + [define]
+        return "tape", []
+
+    def _reaching_def(self, name, ctx):
+        for stmt in reversed(ctx.block[:ctx.pos]):
+            if name in writes(stmt):
+                return stmt if isinstance(stmt, Op) and stmt.target == name else None
+        return None
+
+    def _cheap(self, op):
+        if op.op == "opaque":
+            return not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") != "len"
+                           for n in ast.walk(op.raw))
+        if is_array(self.types.get(op.target)):
+            return False
+        return op.op in CHEAP_OPS or (op.op in RULES and RULES[op.op].cheap)
+
+
+def _free_names(expr):
+    return [n.id for n in ast.walk(expr) if isinstance(n, ast.Name)]
+
+
+def recompute_order(needs):
+    """The Ops to redo before a backward step, dependencies first, each once."""
+    order = []
+    for need in needs:
+        if need.how == "recompute":
+            order += [op for op in need.define if op not in order]
+    return order

@@ -1,0 +1,118 @@
+"""On-disk cache: a second process with the same SRCGRAD_CACHE_DIR must not recompile.
+
+Each run is a fresh Python subprocess that differentiates a function living in a
+module file under tmp_path and reports, for every numba dispatcher the gradient
+compiled (g.dispatchers()), its cache hits and misses (dispatcher.stats).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MODULE_V1 = textwrap.dedent("""
+    import math
+
+    def _act(z):
+        return math.tanh(z)
+
+    def loss(w, b, x):
+        s = 0.0
+        for i in range(len(x)):
+            s += (_act(w * x[i] + b) - 0.5) ** 2
+        return s
+""")
+
+# Same function with a different constant: must not be served from the stale cache.
+MODULE_V2 = MODULE_V1.replace("- 0.5", "- 0.25")
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import srcgrad
+    import cachemod
+
+    x = np.array([0.5, -1.0, 2.0])
+    g = srcgrad.grad(cachemod.loss, wrt=("w", "b"))
+    gw, gb = g(0.3, -0.1, x)
+    vg = srcgrad.value_and_grad(cachemod.loss, wrt=("w", "b"))
+    v, _ = vg(0.3, -0.1, x)
+
+    def total(c):
+        return sum(c.values()) if hasattr(c, "values") else int(c)
+
+    stats = []
+    for d in list(g.dispatchers()) + list(vg.dispatchers()):
+        st = d.stats
+        stats.append({"name": getattr(d, "__name__", repr(d)),
+                      "hits": total(st.cache_hits), "misses": total(st.cache_misses)})
+    print("RESULT " + json.dumps({"grad": [gw, gb], "value": v, "stats": stats}))
+""")
+
+
+def _expected(const):
+    import math
+
+    w, b, xs = 0.3, -0.1, [0.5, -1.0, 2.0]
+    gw = gb = v = 0.0
+    for x in xs:
+        t = math.tanh(w * x + b)
+        r = 2.0 * (t - const) * (1.0 - t * t)
+        gw += r * x
+        gb += r
+        v += (t - const) ** 2
+    return gw, gb, v
+
+
+def _run(tmp_path, cache_dir):
+    env = dict(os.environ)
+    env["SRCGRAD_CACHE_DIR"] = str(cache_dir)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), REPO_ROOT, env.get("PYTHONPATH", "")])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the module is rewritten within the same second
+    env.pop("NUMBA_CACHE_DIR", None)
+    env.pop("NUMBA_DISABLE_JIT", None)
+    proc = subprocess.run([sys.executable, str(tmp_path / "run_cache.py")], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert lines, f"no result line:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _check_values(res, const):
+    gw, gb, v = _expected(const)
+    assert res["grad"][0] == pytest.approx(gw, rel=1e-10, abs=1e-13)
+    assert res["grad"][1] == pytest.approx(gb, rel=1e-10, abs=1e-13)
+    assert res["value"] == pytest.approx(v, rel=1e-10, abs=1e-13)
+
+
+def test_cache_hit_in_second_process(tmp_path, short):
+    cache_dir = tmp_path / "srcgrad-cache"
+    (tmp_path / "cachemod.py").write_text(MODULE_V1)
+    (tmp_path / "run_cache.py").write_text(SCRIPT)
+
+    first = _run(tmp_path, cache_dir)
+    _check_values(first, 0.5)
+    assert first["stats"], "g.dispatchers() returned no dispatcher"
+    assert any(s["misses"] >= 1 for s in first["stats"]), f"first run compiled nothing? {first['stats']}"
+    assert cache_dir.exists() and any(p.is_file() for p in cache_dir.rglob("*")), \
+        "nothing written under SRCGRAD_CACHE_DIR"
+
+    second = _run(tmp_path, cache_dir)
+    _check_values(second, 0.5)
+    assert second["stats"]
+    for s in second["stats"]:
+        assert s["misses"] == 0, f"second process recompiled {s['name']}: {second['stats']}"
+        assert s["hits"] >= 1, f"second process did not load {s['name']} from cache: {second['stats']}"
+
+    if short:
+        return
+    # Editing the source must invalidate: a third process sees the new constant.
+    (tmp_path / "cachemod.py").write_text(MODULE_V2)
+    third = _run(tmp_path, cache_dir)
+    _check_values(third, 0.25)
