@@ -15,7 +15,7 @@ Every backward step carries a ``# line N: <source>`` comment and the rule's
 label from the lecture (sum, product, max, split, chain through g').
 """
 from .emit import Code, atom_ast, is_zero, render, substitute
-from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, writes
 from .rules import RULES
 from .tape import recompute_order
 from .typeinfer import is_array
@@ -84,6 +84,10 @@ class Generator:
                 if is_array(t) and name not in self.fn.params:
                     shape = "0" if t[1] == 1 else "(0, 0)"
                     code.line(f"{name} = np.empty({shape})", "bound on every path")
+            for name in self.plan.restored:
+                if name not in self.fn.params:
+                    initial = {"float": "0.0", "int": "0", "bool": "False"}[self.types[name]]
+                    code.line(f"{name} = {initial}", "its old value is saved before each assignment")
 
     def tapes_used(self):
         used = set()
@@ -100,9 +104,9 @@ class Generator:
                 with code.block(f"if {render(stmt.cond)}:"):
                     code.line("break")
                 continue
-            pushes = self.plan.pushes(stmt) if taping and self.plan.work.get(stmt.sid) else []
-            before = [p for p in pushes if "shape[" in p[1]]
-            after = [p for p in pushes if "shape[" not in p[1]]
+            taped = taping and self.plan.work.get(stmt.sid)
+            before = self.plan.pushes_before(stmt) if taped else []
+            after = self.plan.pushes_after(stmt) if taped else []
             self.push(code, stmt, before)
             if isinstance(stmt, Op):
                 code.line(f"{stmt.target} = {self.op_text(stmt)}")
@@ -213,9 +217,21 @@ class Generator:
         for name in sorted(self.active):
             t = self.types[name]
             code.line(f"{self.d(name)} = np.zeros_like({name})" if is_array(t) else f"{self.d(name)} = 0.0")
+        self.zero = {n for n in self.active if not is_array(self.types[n])}
         ret = self.return_atom()
         if isinstance(ret, Name) and ret.id in self.active:
-            code.line(f"{self.d(ret.id)} += {self.d_out}", "δ of the output")
+            self.add_delta(code, ret.id, self.d_out, "δ of the output")
+
+    def add_delta(self, code, name, expr, comment, sign="+="):
+        """d_name += expr, written as an assignment while d_name is known to be
+        zero (0.0 + x is a real addition in IEEE arithmetic: it would lengthen
+        the dependency chains of the backward loop)."""
+        if name in self.zero:
+            self.zero.discard(name)
+            value = expr if sign == "+=" else f"-({expr})" if " " in expr else f"-{expr}"
+            code.line(f"{self.d(name)} = {value}", comment)
+        else:
+            code.line(f"{self.d(name)} {sign} {expr}", comment)
 
     def gradient_of(self, w):
         if w in self.active:
@@ -229,7 +245,9 @@ class Generator:
             self.source_comment(code, stmt)
             self.restore(code, stmt)
             if isinstance(stmt, Op):
-                self.backward_op(code, stmt)
+                if stmt.target in self.active:
+                    self.backward_op(code, stmt)
+                self.pop_old_value(code, stmt)
             elif isinstance(stmt, SetItem):
                 self.backward_setitem(code, stmt)
             elif isinstance(stmt, If):
@@ -240,7 +258,7 @@ class Generator:
                 k = self.namer.fresh("k", numbered=True)
                 with code.block(f"for {k} in range({stmt.counter}):"):
                     self.last_line = None
-                    self.backward(stmt.body, code)
+                    self.loop_body(code, stmt)
 
     def source_comment(self, code, stmt):
         if stmt.loc.lineno != self.last_line:
@@ -259,6 +277,14 @@ class Generator:
         for define in recompute_order(needs):
             code.line(f"{define.target} = {self.op_text(define)}", "recomputed, not taped")
 
+    def pop_old_value(self, code, stmt):
+        kind = self.plan.restored.get(stmt.target)
+        if kind:
+            tape, top = self.tape[kind]
+            value = f"{tape}[{top}]" + (" != 0" if self.types.get(stmt.target) == "bool" else "")
+            code.line(f"{top} -= 1")
+            code.line(f"{stmt.target} = {value}", "restore the value before this assignment")
+
     def backward_op(self, code, stmt):
         z, d_z = stmt.target, self.d(stmt.target)
         if is_array(self.types[z]):
@@ -269,7 +295,7 @@ class Generator:
         elif stmt.args[0] == Name(z):          # accumulation s = s ± e: d_s flows through unchanged
             if isinstance(stmt.args[1], Name) and stmt.args[1].id in self.active:
                 sign = "+=" if stmt.op == "add" else "-="
-                code.line(f"{self.d(stmt.args[1].id)} {sign} {d_z}", RULES[stmt.op].label)
+                self.add_delta(code, stmt.args[1].id, d_z, RULES[stmt.op].label, sign)
             return
         elif stmt.op in RULES:
             rule = RULES[stmt.op]
@@ -282,8 +308,9 @@ class Generator:
                         continue
                     label = rule.label if arg.id not in seen else "split: a reused value sums its δ's"
                     seen.add(arg.id)
-                    code.line(f"{self.d(arg.id)} += {render(contribution)}", label)
+                    self.add_delta(code, arg.id, render(contribution), label)
         code.line(f"{d_z} = 0.0")
+        self.zero.add(z)
 
     def backward_binding(self, code, stmt):
         """A new array bound to a name: δ flows to the copied source; the name's
@@ -304,7 +331,7 @@ class Generator:
         value = stmt.value
         if isinstance(value, Name) and value.id in self.active:
             sign = "-=" if stmt.mode == "sub" else "+="
-            code.line(f"{self.d(value.id)} {sign} {d_elem}", "write: the element's δ goes to the value")
+            self.add_delta(code, value.id, d_elem, "write: the element's δ goes to the value", sign)
         if stmt.mode == "set":
             code.line(f"{d_elem} = 0.0", "the old element was overwritten")
 
@@ -315,17 +342,47 @@ class Generator:
         body = self.plan_has_work(stmt.body)
         orelse = self.plan_has_work(stmt.orelse)
         self.last_line = None
+        before = set(self.zero)
         if body:
             with code.block(f"if {stmt.flag}:"):
                 self.backward(stmt.body, code)
+            after_body, self.zero = self.zero, set(before)
             if orelse:
                 self.last_line = None
                 with code.block("else:"):
                     self.backward(stmt.orelse, code)
+            self.zero &= after_body
         else:
             with code.block(f"if not {stmt.flag}:"):
                 self.backward(stmt.orelse, code)
+            self.zero &= before
         self.last_line = None
+
+    def loop_body(self, code, loop):
+        """Reverse a loop body; δ's known zero inside are those of temporaries
+        local to one iteration (each iteration zeroes them again)."""
+        local = self.iteration_locals(loop)
+        touched = {n for s in _walk(loop.body) for n in reads(s) + sorted(writes(s))}
+        outside = self.zero - touched
+        self.zero = set(local)
+        self.backward(loop.body, code)
+        self.zero = outside | local
+
+    def iteration_locals(self, loop):
+        inside = {s.sid for s in _walk(loop.body)}
+        users = {}
+        for s in _walk(self.fn.body):
+            if isinstance(s, (Op, SetItem, Return)):
+                for n in reads(s) + sorted(writes(s)):
+                    users.setdefault(n, []).append(s)
+        local = set()
+        for name in self.active:
+            if is_array(self.types[name]) or not all(s.sid in inside for s in users.get(name, [])):
+                continue
+            first = next((s for s in loop.body if name in reads(s) or name in writes(s)), None)
+            if isinstance(first, Op) and first.target == name and name not in reads(first):
+                local.add(name)
+        return local
 
     def plan_has_work(self, block):
         return any(self.plan.work.get(s.sid) for s in block)
@@ -338,13 +395,13 @@ class Generator:
             last = f"{start} + {stmt.counter} - 1" if stmt.counter else f"{stop} - 1"
             header = f"for {var} in range({_simplify(last)}, {_simplify(f'{start} - 1')}, -1):"
             with code.block(header):
-                self.backward(stmt.body, code)
+                self.loop_body(code, stmt)
         else:
             trips = stmt.counter or f"range_len({start}, {stop}, {step})"
             k = self.namer.fresh("k", numbered=True)
             with code.block(f"for {k} in range({trips} - 1, -1, -1):"):
                 code.line(f"{var} = {start} + {k} * {step}")
-                self.backward(stmt.body, code)
+                self.loop_body(code, stmt)
         self.last_line = None
 
 

@@ -5,22 +5,29 @@ saying, for every statement with backward work, which primal values that work
 reads and how each one is obtained:
 
 - 'loopvar'   an enclosing for-loop index: the reversed loop recreates it;
-- 'direct'    the name is never assigned after the statement (no path in
-              the forward sweep writes it again), so it still holds the value;
+- 'direct'    the name still holds the value: either nothing assigns it after
+              the statement, or it is *restored* (see below);
 - 'recompute' a cheap definition (indexing a read-only array, integer or
               +,-,* arithmetic on available values) in the same block: redo it;
-- 'tape'      otherwise: pushed on a stack after the statement in the forward
-              sweep, popped before its backward step (floats on `tape_f`,
-              integers/flags on `tape_i`).
+- 'tape'      otherwise: pushed after the statement, popped before its
+              backward step (only loop indices and trip counters end up here).
 
-This is the TBR idea of Tapenade: store only what is overwritten *and*
-needed, recompute what is cheap. Pushes whose innermost loop is a `for` are
-pre-reserved once per loop (no bounds check per push); others grow the stack.
+Restored names: a name the backward sweep needs after it has been overwritten
+gets its old value pushed just before each assignment and popped right after
+that assignment's backward step, so during the backward sweep it always holds
+the value it had at that point of the forward sweep. One push per overwrite,
+however many statements read it (a loop's state `x`, `y` costs two pushes per
+step, like a hand-written trajectory). Names are chosen so that cheap
+temporaries are recomputed from restored values rather than stored
+(Tapenade's TBR idea: store only what is overwritten and needed).
+
+Pushes whose innermost loop is a `for` are pre-reserved once per loop (no
+bounds check per push); others grow the stack.
 """
 import ast
 from dataclasses import dataclass, field
 
-from .program import For, If, Name, Op, SetItem, While, children, reads, writes
+from .program import For, If, Name, Op, SetItem, While, children, reads, walk, writes
 from .rules import RULES
 from .typeinfer import is_array
 
@@ -50,16 +57,25 @@ class TapePlan:
     needs: dict = field(default_factory=dict)        # sid -> [Need]
     rebind: dict = field(default_factory=dict)       # sid -> array whose old shape is pushed first
     rebindable: frozenset = frozenset()
+    restored: dict = field(default_factory=dict)     # restored name -> 'f' or 'i'
     contexts: dict = field(default_factory=dict)     # sid -> Context
     work: dict = field(default_factory=dict)         # sid -> bool (has backward work)
 
-    def pushes(self, stmt):
-        """(tape, name-or-expression) pushed for `stmt`, in push order."""
+    def pushes_before(self, stmt):
+        """(tape, expression) pushed just before `stmt` runs: old shapes, old values."""
         out = []
-        for array in ([self.rebind[stmt.sid]] if stmt.sid in self.rebind else []):
-            out += [("i", f"{array[0]}.shape[{k}]") for k in range(array[1])]
-        out += [(n.tape, n.name) for n in self.needs.get(stmt.sid, []) if n.how == "tape"]
+        if stmt.sid in self.rebind:
+            array, ndim = self.rebind[stmt.sid]
+            out += [("i", f"{array}.shape[{k}]") for k in range(ndim)]
+        if isinstance(stmt, Op) and stmt.target in self.restored:
+            out.append((self.restored[stmt.target], stmt.target))
         return out
+
+    def pushes_after(self, stmt):
+        return [(n.tape, n.name) for n in self.needs.get(stmt.sid, []) if n.how == "tape"]
+
+    def pushes(self, stmt):
+        return self.pushes_before(stmt) + self.pushes_after(stmt)
 
     def reserved_loop(self, stmt):
         """The for loop whose reservation covers this statement's pushes, if any."""
@@ -68,19 +84,35 @@ class TapePlan:
 
 
 def run(fn, types, active):
-    planner = _Planner(fn, types, active)
-    planner.contexts(fn.body, frozenset(), frozenset(), None)
-    planner.plan_block(fn.body)
+    """Plan with the fewest restored names that leave nothing but indices on the tape."""
+    restored = set()
+    for _ in range(50):
+        planner = _Planner(fn, types, active, restored)
+        blocking = planner.plan_all()
+        if not blocking - restored:
+            return planner.plan
+        restored |= blocking
     return planner.plan
 
 
 class _Planner:
-    def __init__(self, fn, types, active):
+    def __init__(self, fn, types, active, restored):
         self.fn = fn
         self.types = types
         self.active = active
         self.plan = TapePlan()
         self.plan.rebindable = frozenset(self._rebindable())
+        unrestorable = {s.var for s in walk(fn.body) if isinstance(s, For)} | \
+                       {s.counter for s in walk(fn.body) if isinstance(s, (For, While)) and s.counter}
+        self.restorable = lambda name: name not in unrestorable and not is_array(types.get(name))
+        self.plan.restored = {n: ("f" if types.get(n) == "float" else "i") for n in sorted(restored)}
+        self.blocking = set()
+
+    def plan_all(self):
+        """Fill the plan; returns names whose restoration would avoid per-use taping."""
+        self.contexts(self.fn.body, frozenset(), frozenset(), None)
+        self.plan_block(self.fn.body)
+        return self.blocking
 
     # -- where each statement sits ----------------------------------------------------
     def contexts(self, block, follow, loopvars, loop):
@@ -121,12 +153,13 @@ class _Planner:
         else:
             work = self._has_work(stmt)
             names = self._needed_names(stmt) if work else []
+            work = work or (isinstance(stmt, Op) and stmt.target in self.plan.restored)
             if work and self._binds_array(stmt) and stmt.target in self.plan.rebindable:
                 self.plan.rebind[stmt.sid] = (stmt.target, self.types[stmt.target][1])
         self.plan.work[stmt.sid] = work
         if work:
             ctx = self.plan.contexts[stmt.sid]
-            self.plan.needs[stmt.sid] = [self._need(n, ctx, 0) for n in dict.fromkeys(names)]
+            self.plan.needs[stmt.sid] = [self._need(n, ctx) for n in dict.fromkeys(names)]
         return work
 
     def _has_work(self, stmt):
@@ -180,18 +213,22 @@ class _Planner:
         return out
 
     # -- availability -----------------------------------------------------------------------
-    def _need(self, name, ctx, depth):
-        how, chain = self._avail(name, ctx, depth)
+    def _need(self, name, ctx):
+        how, chain = self._avail(name, ctx, ctx.pos, 0)
         tape = ""
         if how == "tape":
             tape = "f" if self.types.get(name) == "float" else "i"
+            self.blocking |= self._blockers(name, ctx, ctx.pos, 0)
         return Need(name, how, tape, tuple(chain))
 
-    def _avail(self, name, ctx, depth):
-        """(how, Ops to redo in order) for reading `name`'s value at `ctx` backwards."""
+    def _avail(self, name, ctx, root, depth):
+        """(how, Ops to redo in order) to have, during the backward step of the
+        statement at position `root` of ctx.block, the value `name` had at ctx."""
         if name in ctx.loopvars:
             return "loopvar", []
         if name not in ctx.after:
+            return "direct", []
+        if name in self.plan.restored and not self._written_between(ctx.block, ctx.pos, root, name):
             return "direct", []
         define = self._reaching_def(name, ctx)
         if define is not None and depth < MAX_RECOMPUTE_DEPTH and self._cheap(define):
@@ -202,12 +239,36 @@ class _Planner:
                     if arg in dctx.after:         # the array's contents must be unchanged
                         return "tape", []
                     continue
-                how, sub = self._avail(arg, dctx, depth + 1)
+                how, sub = self._avail(arg, dctx, root, depth + 1)
                 if how == "tape":
                     return "tape", []
                 chain += [op for op in sub if op not in chain]
             return "recompute", chain + [define]
         return "tape", []
+
+    def _blockers(self, name, ctx, root, depth):
+        """Names to restore so that `name` becomes available (itself, or what a
+        cheap definition of it reads)."""
+        if self._avail(name, ctx, root, depth)[0] != "tape":
+            return set()
+        define = self._reaching_def(name, ctx)
+        if define is not None and depth < MAX_RECOMPUTE_DEPTH and self._cheap(define):
+            dctx = self.plan.contexts[define.sid]
+            out = set()
+            for arg in reads(define):
+                if is_array(self.types.get(arg)):
+                    if arg in dctx.after:
+                        return {name} if self.restorable(name) else set()
+                    continue
+                out |= self._blockers(arg, dctx, root, depth + 1)
+            if out and all(self.restorable(n) for n in out):
+                return out
+        return {name} if self.restorable(name) else set()
+
+    @staticmethod
+    def _written_between(block, start, root, name):
+        """Does a statement at positions start+1 .. root of `block` assign `name`?"""
+        return any(name in writes(stmt) for stmt in block[start + 1:root + 1])
 
     def _reaching_def(self, name, ctx):
         for stmt in reversed(ctx.block[:ctx.pos]):
