@@ -125,6 +125,7 @@ class _GradFunction:
     def __init__(self, f, wrt, with_value):
         parsed = parse(f)                     # fails early on source-less functions
         self.f = parsed.func
+        pipeline.normalized(self.f)           # unsupported syntax is reported at once
         self.params = [p.name for p in inspect.signature(self.f).parameters.values()]
         self.wrt = _normalize_wrt(self.f, wrt)
         self.single = not isinstance(wrt, (tuple, list))

@@ -148,12 +148,8 @@ def _convert_arg(value, name, differentiated):
         if arr.dtype == object:
             raise CLIError(f"argument {name!r}: ragged array {value!r}")
         return arr
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return float(value) if differentiated else value
-    if isinstance(value, float):
-        return value
+    if isinstance(value, (bool, int, float)):
+        return value  # scalars stay as given: srcgrad treats an int wrt like a float
     raise CLIError(f"argument {name!r}: unsupported JSON value {value!r} (use numbers or lists)")
 
 

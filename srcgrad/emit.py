@@ -24,7 +24,8 @@ def atom_ast(atom):
 
 
 def render(expr):
-    text = astor.to_source(expr).strip()
+    # one line always: astor would otherwise wrap long expressions
+    text = astor.to_source(expr, pretty_source="".join).strip()
     if text.startswith("(") and text.endswith(")") and _wrapped(text):
         text = text[1:-1]
     return text

@@ -46,6 +46,7 @@ class Scope:
     ret_flag: str = None
     ret_var: str = None
     final_target: str = None           # where the final `return` writes (helpers)
+    procedure: bool = False            # a helper called as a statement (returns nothing)
     loops: list = field(default_factory=list)   # innermost last: (break flag, continue flag)
 
 
@@ -151,17 +152,24 @@ class Normalizer:
         stmts = [s for s in stmts if not _is_docstring(s)]
         returns = [n for n in ast.walk(ast.Module(body=stmts, type_ignores=[])) if isinstance(n, ast.Return)]
         last = stmts[-1] if stmts else None
-        if not isinstance(last, ast.Return) and not (returns and _always_returns(stmts)):
+        if self.scope.procedure:
+            if isinstance(last, ast.Return) and last.value is None:
+                stmts, returns = stmts[:-1], [r for r in returns if r is not last]
+            if any(r.value is not None for r in returns):
+                raise self.error(fn, f"{fn.name} returns a value but the call ignores it", "expression statement",
+                                 "assign the result: y = helper(...)")
+            last = None
+        elif not isinstance(last, ast.Return) and not (returns and _always_returns(stmts)):
             raise self.error(last or fn, "the function can finish without returning a value", "return",
                              "end every path with `return <float>`")
         early = [r for r in returns if r is not last]
         with self.collect() as body:
             if early:
-                self.scope.ret_flag = self.namer.fresh("returned")
+                self.scope.ret_flag = self.namer.fresh("returned", numbered=True)
                 self.scope.ret_var = self.scope.final_target or self.namer.fresh("ret")
                 self.const_flag(self.scope.ret_flag, False, fn)
             self.block(stmts)
-        if self.scope.final_target is None:
+        if self.scope.final_target is None and not self.scope.procedure:
             value = Name(self.scope.ret_var) if early else self.final_value
             body.append(Return(value, self.loc(last if isinstance(last, ast.Return) else fn)))
         return body
@@ -208,6 +216,9 @@ class Normalizer:
 
     def stmt_Expr(self, node):
         if _is_docstring(node):
+            return
+        if isinstance(node.value, ast.Call) and inspect.isfunction(self.resolve(node.value.func)):
+            self.inline(self.resolve(node.value.func), node.value, None, procedure=True)
             return
         raise self.error(node, "an expression statement has no effect on the result (or a side effect)",
                          "expression statement", "assign the value to a variable or remove it")
@@ -289,6 +300,9 @@ class Normalizer:
             raise self.error(node, "unsupported augmented assignment target", "augmented assignment")
 
     def stmt_Return(self, node):
+        if node.value is None and self.scope.procedure:
+            self.const_flag(self.scope.ret_flag, True, node)
+            return
         if node.value is None:
             raise self.error(node, "returning None: the function must return a float", "return",
                              "return the scalar loss")
@@ -552,7 +566,7 @@ class Normalizer:
         return self.op(kind, tuple(self.expr(d) for d in dims), node, target, dtype=dtype)
 
     # -- helper functions -------------------------------------------------------------------
-    def inline(self, func, node, target):
+    def inline(self, func, node, target, procedure=False):
         if func in self.stack:
             chain = " -> ".join(f.__name__ for f in self.stack + [func])
             raise self.error(node, f"recursion is not supported ({chain})", "recursion",
@@ -574,9 +588,9 @@ class Normalizer:
                 self.bind(atom, node, rename[name].id)
             else:
                 rename[name] = atom
-        out = target or self.namer.fresh(f"{prefix}_out")
+        out = None if procedure else target or self.namer.fresh(f"{prefix}_out")
         saved = self.scope
-        self.scope = Scope(parsed, rename, final_target=out)
+        self.scope = Scope(parsed, rename, final_target=out, procedure=procedure)
         self.stack.append(func)
         try:
             self.out.extend(self.function_body(fn.body, fn))

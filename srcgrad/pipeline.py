@@ -58,7 +58,8 @@ def normalized(func):
 
 def build(func, wrt, kinds):
     fn, namer = normalized(func)
-    types = typeinfer.run(fn, kinds)
+    # an int passed for a wrt parameter is converted to float on entry
+    types = typeinfer.run(fn, [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)])
     _dump("typeinfer", types)
     ret = [s for s in fn.body if isinstance(s, Return)][-1]
     ret_type = types.get(ret.value.id) if hasattr(ret.value, "id") else "float"

@@ -214,11 +214,16 @@ class _Planner:
 
     # -- availability -----------------------------------------------------------------------
     def _need(self, name, ctx):
-        how, chain = self._avail(name, ctx, ctx.pos, 0)
+        root = ctx.pos
+        stmt = ctx.block[root]
+        if isinstance(stmt, Op) and stmt.target == name:
+            # the statement's own output: as if read just after it
+            ctx = Context(ctx.block, root + 1, ctx.after, ctx.loopvars, ctx.loop)
+        how, chain = self._avail(name, ctx, root, 0)
         tape = ""
         if how == "tape":
             tape = "f" if self.types.get(name) == "float" else "i"
-            self.blocking |= self._blockers(name, ctx, ctx.pos, 0)
+            self.blocking |= self._blockers(name, ctx, root, 0)
         return Need(name, how, tape, tuple(chain))
 
     def _avail(self, name, ctx, root, depth):
