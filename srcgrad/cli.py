@@ -189,9 +189,7 @@ def _jsonable(value):
         return value.tolist()
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)  # JSON has no inf/nan
-    return value
+    return value  # inf/nan come out as json's Infinity/NaN
 
 
 def _as_tuple(grads, n):

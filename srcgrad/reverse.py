@@ -36,6 +36,21 @@ class Generator:
         self.result = namer.fresh("result")
         self.d_out = namer.fresh("d_out")
         self.last_line = None
+        self.redefined = self.names_redefined()
+
+    def names_redefined(self):
+        """Names assigned at several places or inside a loop."""
+        count = {}
+
+        def visit(block, looped):
+            for stmt in block:
+                if isinstance(stmt, Op):
+                    count[stmt.target] = count.get(stmt.target, 0) + (2 if looped else 1)
+                for child in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+                    if child:
+                        visit(child, looped or isinstance(stmt, (For, While)))
+        visit(self.fn.body, False)
+        return {n for n, c in count.items() if c > 1} | set(self.fn.params)
 
     # -- public -----------------------------------------------------------------------
     def primal(self):
@@ -79,7 +94,7 @@ class Generator:
             if adjoint and p in self.wrt and kind == "int":
                 code.line(f"{p} = float({p})")
         if adjoint:
-            for name in sorted(self.active):
+            for name in self.program_order(self.active):
                 t = self.types[name]
                 if is_array(t) and name not in self.fn.params:
                     shape = "0" if t[1] == 1 else "(0, 0)"
@@ -213,8 +228,17 @@ class Generator:
         return f"{array}[{', '.join(atom_text(i) for i in index)}]"
 
     # -- backward sweep -----------------------------------------------------------------
+    def program_order(self, names):
+        """`names` ordered by first appearance: parameters, then definitions."""
+        seen = list(self.fn.params)
+        for stmt in _walk(self.fn.body):
+            if isinstance(stmt, Op):
+                seen.append(stmt.target)
+        rank = {n: k for k, n in reversed(list(enumerate(seen)))}
+        return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
+
     def init_deltas(self, code):
-        for name in sorted(self.active):
+        for name in self.program_order(self.active):
             t = self.types[name]
             code.line(f"{self.d(name)} = np.zeros_like({name})" if is_array(t) else f"{self.d(name)} = 0.0")
         self.zero = {n for n in self.active if not is_array(self.types[n])}
@@ -309,7 +333,8 @@ class Generator:
                     label = rule.label if arg.id not in seen else "split: a reused value sums its δ's"
                     seen.add(arg.id)
                     self.add_delta(code, arg.id, render(contribution), label)
-        code.line(f"{d_z} = 0.0")
+        if z in self.redefined:      # an earlier value of z has its own δ: restart it
+            code.line(f"{d_z} = 0.0")
         self.zero.add(z)
 
     def backward_binding(self, code, stmt):
