@@ -8,7 +8,14 @@ plain gradient descent over a tiny data set (logical OR, then AND) then uses
 the compiled gradient for every step.
 """
 
-import srcgrad
+import sys
+from pathlib import Path
+
+try:
+    import srcgrad
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import srcgrad
 from srcgrad.lecture import perceptron_loss, sigmoid
 
 DATASETS = {

@@ -7,7 +7,14 @@ w*x + b < 0 the ReLU outputs 0 and both derivatives are 0, so gradient
 descent gets no signal to move w or b -- the unit is "dead" for this input.
 """
 
-import srcgrad
+import sys
+from pathlib import Path
+
+try:
+    import srcgrad
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import srcgrad
 from srcgrad.lecture import relu_neuron
 
 grad_relu = srcgrad.grad(relu_neuron, wrt=("w", "b"))

@@ -183,8 +183,8 @@ def test_parse_wrt_and_args(mod):
     assert c.dtype == np.float64
     m, = parse_args_json("[[[1, 2], [3, 4]]]", lambda m: m, ["m"])
     assert m.shape == (2, 2) and m.dtype == np.float64
-    s, = parse_args_json("[3]", lambda s: s, ["s"])
-    assert isinstance(s, float)  # differentiated scalars become floats
+    s, n = parse_args_json("[3, 4]", lambda s, n: s, ["s"])
+    assert (s, n) == (3, 4) and isinstance(n, int)  # scalars are passed as given
 
 
 def test_load_function_sibling_import(tmp_path):
