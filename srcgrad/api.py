@@ -13,6 +13,7 @@ overload resolves it at compile time to the same compiled adjoint.
     (3.0, 3.0)
 """
 import inspect
+import re
 from dataclasses import dataclass, field
 
 import numba
@@ -167,6 +168,11 @@ class _GradFunction:
     def run(self, compiled, values):
         try:
             return compiled.adjoint(*values, 1.0)
+        except IndexError as exc:          # raised by the generated bounds checks
+            where = re.search(r"at (\S+):(\d+)", str(exc))
+            raise SrcgradError(str(exc), filename=where and where.group(1), lineno=where and int(where.group(2)),
+                               construct="index out of range",
+                               hint="check the shapes of the arguments against the loops that index them") from None
         except _NUMBA_ERRORS as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SrcgradError(f"the generated adjoint of {self.f.__name__} failed to compile ({first})",

@@ -9,9 +9,14 @@ a raw Numba typing traceback.
 class SrcgradError(Exception):
     """A construct srcgrad cannot differentiate, or bad input to a gradient.
 
-    >>> str(SrcgradError("no try", filename="m.py", lineno=3, construct="try", hint="remove it"))
-    "m.py:3: unsupported construct 'try': no try. remove it"
+    >>> str(SrcgradError("'try' cannot be differentiated", filename="m.py", lineno=3,
+    ...                  construct="try", hint="remove it"))
+    "m.py:3: unsupported construct 'try': 'try' cannot be differentiated. remove it"
     """
+
+    # constructs that describe bad input rather than unsupported code
+    INPUT_ERRORS = ("bad argument", "index out of range", "non-float wrt argument", "wrt", "call",
+                    "non-scalar output", "numba compilation")
 
     def __init__(self, message, *, filename=None, lineno=None, construct=None, hint=None):
         self.message = message
@@ -25,6 +30,10 @@ class SrcgradError(Exception):
         where = ""
         if self.filename is not None:
             where = f"{self.filename}:{self.lineno}: " if self.lineno is not None else f"{self.filename}: "
-        what = f"unsupported construct '{self.construct}': " if self.construct else ""
-        hint = f" {self.hint}" if self.hint else ""
-        return f"{where}{what}{self.message}.{hint}" if not self.message.endswith(".") else f"{where}{what}{self.message}{hint}"
+        what = ""
+        if self.construct in self.INPUT_ERRORS:
+            what = f"{self.construct}: "
+        elif self.construct:
+            what = f"unsupported construct '{self.construct}': "
+        text = self.message if self.message.endswith(".") else self.message + "."
+        return f"{where}{what}{text}" + (f" {self.hint}" if self.hint else "")

@@ -14,6 +14,8 @@ defined here; an earlier z is another value). `for` loops run reversed,
 Every backward step carries a ``# line N: <source>`` comment and the rule's
 label from the lecture (sum, product, max, split, chain through g').
 """
+import os
+
 from .emit import Code, atom_ast, is_zero, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, writes
 from .rules import RULES
@@ -123,6 +125,7 @@ class Generator:
             before = self.plan.pushes_before(stmt) if taped else []
             after = self.plan.pushes_after(stmt) if taped else []
             self.push(code, stmt, before)
+            self.bounds_check(code, stmt)
             if isinstance(stmt, Op):
                 code.line(f"{stmt.target} = {self.op_text(stmt)}")
             elif isinstance(stmt, SetItem):
@@ -202,6 +205,24 @@ class Generator:
                 code.line(f"{tape} = grow({tape}, {top})")
             code.line(f"{tape}[{top}] = {value}")
             code.line(f"{top} += 1")
+
+    def bounds_check(self, code, stmt):
+        """Python raises IndexError on a bad index; compiled code would read
+        garbage. Check every element access of the forward sweep (the
+        backward sweep reuses the same, checked indices)."""
+        if isinstance(stmt, SetItem):
+            array, index = stmt.array, stmt.index
+        elif isinstance(stmt, Op) and stmt.op == "getitem":
+            array, index = stmt.args[0].id, stmt.args[1:]
+        else:
+            return
+        tests = []
+        for k, atom in enumerate(index):
+            i = atom_text(atom)
+            tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
+        where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
+        with code.block(f"if not ({' and '.join(tests)}):"):
+            code.line(f"raise IndexError('index out of range for {array} at {where}')")
 
     def op_text(self, stmt):
         op, args = stmt.op, stmt.args
