@@ -7,6 +7,7 @@ adjoints read like hand-written ones. `Code` collects indented lines.
 """
 import ast
 import copy
+import math
 from contextlib import contextmanager
 
 import astor
@@ -18,6 +19,10 @@ def atom_ast(atom):
     if isinstance(atom, Name):
         return ast.Name(atom.id, ast.Load())
     value = atom.value
+    if isinstance(value, float) and not math.isfinite(value):
+        name = "nan" if math.isnan(value) else "inf"
+        special = ast.Attribute(ast.Name("math", ast.Load()), name, ast.Load())
+        return ast.UnaryOp(ast.USub(), special) if value < 0 else special
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         return ast.UnaryOp(ast.USub(), ast.Constant(-value))
     return ast.Constant(value)

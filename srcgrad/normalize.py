@@ -18,6 +18,7 @@ contains only `Op` (x_{k+1} = g_k(x_k) over atoms), `SetItem`, `If`, `For`,
 import ast
 import copy
 import inspect
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ from .rules.scalar import CONSTANTS
 CREATE = {np.zeros: "zeros", np.ones: "ones", np.empty: "empty"}
 CREATE_LIKE = {np.zeros_like: "zeros_like", np.ones_like: "ones_like", np.empty_like: "empty_like",
                np.copy: "array_copy"}
+PREDICATES = {math.isnan: "isnan", math.isinf: "isinf", math.isfinite: "isfinite",
+              np.isnan: "isnan", np.isinf: "isinf", np.isfinite: "isfinite"}
 DTYPES = {float: "float64", np.float64: "float64", int: "int64", np.int64: "int64",
           bool: "bool", np.bool_: "bool"}
 
@@ -217,8 +220,8 @@ class Normalizer:
     def stmt_Expr(self, node):
         if _is_docstring(node):
             return
-        if isinstance(node.value, ast.Call) and inspect.isfunction(self.resolve(node.value.func)):
-            self.inline(self.resolve(node.value.func), node.value, None, procedure=True)
+        if isinstance(node.value, ast.Call) and inspect.isfunction(_python_function(self.resolve(node.value.func))):
+            self.inline(_python_function(self.resolve(node.value.func)), node.value, None, procedure=True)
             return
         raise self.error(node, "an expression statement has no effect on the result (or a side effect)",
                          "expression statement", "assign the value to a variable or remove it")
@@ -522,6 +525,7 @@ class Normalizer:
             return self.primitive(node, CALLS[obj], label, target)
         if obj is range:
             raise self.error(node, "range() is only supported as a for-loop iterator", "range")
+        obj = _python_function(obj)
         if inspect.isfunction(obj):
             return self.inline(obj, node, target)
         raise self.error(node, f"'{label}' has no derivative rule in srcgrad", "call",
@@ -649,6 +653,9 @@ class _RawRewriter(ast.NodeTransformer):
         obj = self.n.resolve(node.func)
         if obj is len:
             return ast.Call(ast.Name("len", ast.Load()), [self.visit(a) for a in node.args], [])
+        if _hashable(obj) and obj in PREDICATES and len(node.args) == 1 and not node.keywords:
+            func = ast.Attribute(ast.Name("math", ast.Load()), PREDICATES[obj], ast.Load())
+            return ast.Call(func, [self.visit(node.args[0])], [])
         if _hashable(obj) and obj in CALLS and not node.keywords:
             rule = RULES[CALLS[obj]]
             args = [self.visit(a) for a in node.args]
@@ -658,6 +665,12 @@ class _RawRewriter(ast.NodeTransformer):
                 return ast.Call(ast.Name(CALLS[obj], ast.Load()), args, [])
         raise self.n.error(node, f"call to '{ast.unparse(node.func)}' inside a condition", "call in condition",
                            "assign the call's result to a variable first")
+
+
+def _python_function(obj):
+    """The Python function behind a Numba dispatcher (users may @njit helpers)."""
+    py_func = getattr(obj, "py_func", None)
+    return py_func if inspect.isfunction(py_func) else obj
 
 
 def _substitute(template, mapping):

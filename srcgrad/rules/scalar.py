@@ -78,6 +78,11 @@ def min_(d_z, z, x, y):
 def abs_(d_z, z, x):
     return d_z * (1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
 
+@rule("min(max(x, lo), hi)", label="clip: δ passes inside [lo, hi], goes to the bound outside",
+      domain=[SYM, (-1.5, -0.5), (0.5, 1.5)], result="same", cheap=True)
+def clip(d_z, z, x, lo, hi):
+    return (d_z if lo <= x <= hi else 0.0), (d_z if x < lo else 0.0), (d_z if x > hi and x >= lo else 0.0)
+
 # --- elementary functions: chain through g' ------------------------------------
 
 
@@ -205,7 +210,7 @@ CALLS = {
     math.floor: "ifloor", math.ceil: "iceil", math.trunc: "int",
     np.floor: "floor", np.ceil: "ceil", np.trunc: "trunc", np.sign: "sign",
     math.atan2: "atan2", np.arctan2: "atan2", math.hypot: "hypot", np.hypot: "hypot",
-    math.erf: "erf",
+    math.erf: "erf", np.clip: "clip",
 }
 for _name, _aliases in {
     "exp": ("exp",), "log": ("log",), "log10": ("log10",), "log2": ("log2",),
