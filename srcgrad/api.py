@@ -152,6 +152,10 @@ class _GradFunction:
 
     def convert(self, args, kwargs=None):
         """Checked, converted argument values and their kinds."""
+        if not kwargs and len(args) == len(self.params):
+            kinds = tuple(map(_fast_kind, args))
+            if None not in kinds:           # the common case: floats, ints, float64 arrays
+                return args, kinds
         try:
             bound = inspect.signature(self.f).bind(*args, **(kwargs or {}))
         except TypeError as exc:
@@ -182,7 +186,8 @@ class _GradFunction:
 
     def call(self, *args, **kwargs):
         values, kinds = self.convert(args, kwargs)
-        out = self.run(self.get(kinds), values)
+        compiled = self.compiled.get(kinds) or self.get(kinds)
+        out = self.run(compiled, values)
         grads = tuple(_plain(g) for g in out[1:])
         result = grads[0] if self.single else grads
         return (float(out[0]), result) if self.with_value else result
@@ -227,7 +232,21 @@ class _GradFunction:
 
 
 def _plain(g):
-    return float(g) if np.ndim(g) == 0 else g
+    return g if isinstance(g, np.ndarray) else float(g)
+
+
+_FLOAT64 = np.dtype(np.float64)
+_SCALAR_KINDS = {float: "float", int: "int", np.float64: "float"}
+
+
+def _fast_kind(value):
+    """The kind of an argument that needs no conversion, else None."""
+    kind = _SCALAR_KINDS.get(type(value))
+    if kind is not None:
+        return kind
+    if type(value) is np.ndarray and value.dtype == _FLOAT64 and 1 <= value.ndim <= 2:
+        return ("array", value.ndim, "float64")
+    return None
 
 
 def _file(f):
