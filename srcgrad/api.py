@@ -173,8 +173,11 @@ class _GradFunction:
         try:
             return compiled.adjoint(*values, 1.0)
         except IndexError as exc:          # raised by the generated bounds checks
-            where = re.search(r"at (\S+):(\d+)", str(exc))
-            raise SrcgradError(str(exc), filename=where and where.group(1), lineno=where and int(where.group(2)),
+            where = re.search(r"for (\S+) at (\S+):(\d+)", str(exc))
+            if where is None:
+                raise
+            raise SrcgradError(f"an index into '{where.group(1)}' is out of range for its shape",
+                               filename=where.group(2), lineno=int(where.group(3)),
                                construct="index out of range",
                                hint="check the shapes of the arguments against the loops that index them") from None
         except _NUMBA_ERRORS as exc:

@@ -406,7 +406,10 @@ class Normalizer:
             if opname is None:
                 raise self.error(node, f"operator {type(node.op).__name__} is not supported",
                                  type(node.op).__name__, "use + - * / ** % //")
-            return self.op(opname, (self.expr(node.left), self.expr(node.right)), node, target)
+            left, right = self.expr(node.left), self.expr(node.right)
+            if opname == "div" and left == Const(1.0) or opname == "div" and left == Const(1):
+                return self.op("recip", (right,), node, target)
+            return self.op(opname, (left, right), node, target)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.UAdd):
                 return self.expr(node.operand, target)

@@ -39,6 +39,7 @@ class Generator:
         self.d_out = namer.fresh("d_out")
         self.last_line = None
         self.redefined = self.names_redefined()
+        self.checked = {}            # sid -> axes whose bounds a loop already checked
 
     def names_redefined(self):
         """Names assigned at several places or inside a loop."""
@@ -56,6 +57,7 @@ class Generator:
 
     # -- public -----------------------------------------------------------------------
     def primal(self):
+        self.checked = {}
         code = Code()
         with code.block(f"def {self.fn.name}_primal({', '.join(self.fn.params)}):"):
             self.prologue(code, adjoint=False)
@@ -64,6 +66,7 @@ class Generator:
         return code.text()
 
     def adjoint(self):
+        self.checked = {}
         code = Code()
         params = ", ".join(self.fn.params + (self.d_out,))
         with code.block(f"def {self.fn.name}_adjoint({params}):"):
@@ -75,14 +78,51 @@ class Generator:
                 dtype = "" if kind == "f" else ", dtype=np.int64"
                 code.line(f"{tape} = np.empty(256{dtype})")
                 code.line(f"{top} = 0")
-            self.forward(self.fn.body, code, taping=True)
-            code.line(f"{self.result} = {atom_text(self.return_atom())}")
-            code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
-            self.init_deltas(code)
-            self.backward(self.fn.body, code)
+            if self.plan.fused is None:
+                self.forward(self.fn.body, code, taping=True)
+                code.line(f"{self.result} = {atom_text(self.return_atom())}")
+                code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
+                self.init_deltas(code)
+                self.backward(self.fn.body, code)
+            else:
+                self.fused_sweeps(code)
             grads = [self.gradient_of(w) for w in self.wrt]
             code.line(f"return {', '.join([self.result] + grads)}")
         return code.text()
+
+    def fused_sweeps(self, code):
+        """The schedule of `fusion`: the loop's iterations each run forward then
+        backward, between the early backward and the late forward sweep of the
+        code after the loop."""
+        loop = self.plan.fused
+        idx = next(k for k, s in enumerate(self.fn.body) if s is loop)
+        before, after = self.fn.body[:idx], self.fn.body[idx + 1:]
+        self.forward(before, code, taping=True)
+        for stmt in self.plan.hoisted:
+            code.line(f"{stmt.target} = {self.op_text(stmt)}")
+        code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
+        self.init_deltas(code)
+        self.backward(after, code)
+        self.source_comment(code, loop)
+        code.comment("iterations only add to sums: each one's forward and backward sweep run together")
+        self.restore(code, loop)
+        counts = {"f": 0, "i": 0}
+        self.count_pushes(loop.body, loop, counts)
+        for kind in sorted(counts):
+            if counts[kind]:
+                tape, top = self.tape[kind]
+                code.line(f"{tape} = reserve({tape}, {top} + {counts[kind]})")
+        self.last_line = None
+        self.hoist_bounds_checks(code, loop)
+        with code.block(f"for {loop.var} in {self.range_text(loop)}:"):
+            self.forward(loop.body, code, taping=True)
+            self.loop_body(code, loop)
+        self.last_line = None
+        code.comment("forward sweep of the code after the loop: the value")
+        self.forward(after, code, taping=True)
+        code.line(f"{self.result} = {atom_text(self.return_atom())}")
+        code.comment("backward sweep of the code before the loop")
+        self.backward(before, code)
 
     # -- forward sweep ---------------------------------------------------------------------
     def return_atom(self):
@@ -155,6 +195,7 @@ class Generator:
             code.line(f"{stmt.counter} = 0")
         if taping:
             self.reserve(stmt, code)
+        self.hoist_bounds_checks(code, stmt)
         with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
             if counting:
                 code.line(f"{stmt.counter} += 1")
@@ -206,20 +247,44 @@ class Generator:
             code.line(f"{tape}[{top}] = {value}")
             code.line(f"{top} += 1")
 
+    def hoist_bounds_checks(self, code, loop):
+        """One check before `for i in range(a, b)` (a ≥ 0) instead of one per
+        iteration, for accesses A[..., i, ...] that every iteration makes."""
+        if loop.counter or loop.step != Const(1) or not (isinstance(loop.start, Const) and loop.start.value >= 0):
+            return          # (a loop that can stop early may never reach the bad index)
+        bound = {s.target for s in _walk(loop.body) if isinstance(s, Op)}
+        start, stop = atom_text(loop.start), atom_text(loop.stop)
+        done = set()
+        for stmt in loop.body:
+            access = _access(stmt)
+            if access is None or access[0] in bound:
+                continue
+            array, index = access
+            for k, atom in enumerate(index):
+                if atom == Name(loop.var):
+                    self.checked.setdefault(stmt.sid, set()).add(k)
+                    if (array, k) not in done:
+                        done.add((array, k))
+                        where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
+                        with code.block(f"if {stop} > {start} and {stop} > {array}.shape[{k}]:"):
+                            code.line(f"raise IndexError('index out of range for {array} at {where}')")
+
     def bounds_check(self, code, stmt):
         """Python raises IndexError on a bad index; compiled code would read
         garbage. Check every element access of the forward sweep (the
         backward sweep reuses the same, checked indices)."""
-        if isinstance(stmt, SetItem):
-            array, index = stmt.array, stmt.index
-        elif isinstance(stmt, Op) and stmt.op == "getitem":
-            array, index = stmt.args[0].id, stmt.args[1:]
-        else:
+        access = _access(stmt)
+        if access is None:
             return
+        array, index = access
         tests = []
         for k, atom in enumerate(index):
+            if k in self.checked.get(stmt.sid, ()):
+                continue
             i = atom_text(atom)
             tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
+        if not tests:
+            return
         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
         with code.block(f"if not ({' and '.join(tests)}):"):
             code.line(f"raise IndexError('index out of range for {array} at {where}')")
@@ -449,6 +514,15 @@ class Generator:
                 code.line(f"{var} = {start} + {k} * {step}")
                 self.loop_body(code, stmt)
         self.last_line = None
+
+
+def _access(stmt):
+    """(array, index atoms) of an element read or write, else None."""
+    if isinstance(stmt, SetItem):
+        return stmt.array, stmt.index
+    if isinstance(stmt, Op) and stmt.op == "getitem":
+        return stmt.args[0].id, stmt.args[1:]
+    return None
 
 
 def _simplify(text):

@@ -60,6 +60,8 @@ class TapePlan:
     restored: dict = field(default_factory=dict)     # restored name -> 'f' or 'i'
     contexts: dict = field(default_factory=dict)     # sid -> Context
     work: dict = field(default_factory=dict)         # sid -> bool (has backward work)
+    fused: object = None                             # the top-level loop run forward+backward at once
+    hoisted: tuple = ()                              # statements after it that run before it
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old values."""
@@ -84,20 +86,34 @@ class TapePlan:
 
 
 def run(fn, types, active):
-    """Plan with the fewest restored names that leave nothing but indices on the tape."""
+    """Plan with the fewest restored names that leave nothing but indices on
+    the tape; fuse a sum-over-iterations loop when `fusion` finds one."""
+    from . import fusion
+    plan = _fixpoint(fn, types, active, None)
+    choice = fusion.choose(fn, types, active, plan)
+    if choice is not None:
+        fused = _fixpoint(fn, types, active, choice[0])
+        if fusion.choose(fn, types, active, fused) == choice:
+            fused.fused, fused.hoisted = choice
+            return fused
+    return plan
+
+
+def _fixpoint(fn, types, active, fused):
     restored = set()
     for _ in range(50):
-        planner = _Planner(fn, types, active, restored)
+        planner = _Planner(fn, types, active, restored, fused)
         blocking = planner.plan_all()
         if not blocking - restored:
-            return planner.plan
+            break
         restored |= blocking
     return planner.plan
 
 
 class _Planner:
-    def __init__(self, fn, types, active, restored):
+    def __init__(self, fn, types, active, restored, fused=None):
         self.fn = fn
+        self.fused = fused
         self.types = types
         self.active = active
         self.plan = TapePlan()
@@ -124,6 +140,8 @@ class _Planner:
             if isinstance(stmt, If):
                 for child in children(stmt):
                     self.contexts(child, after, loopvars, loop)
+            elif stmt is self.fused:          # each iteration's backward follows its forward
+                self.contexts(stmt.body, frozenset(), frozenset(loopvars | {stmt.var}), stmt)
             elif isinstance(stmt, (For, While)):
                 inner = after | writes(stmt)
                 inner_vars = loopvars | {stmt.var} if isinstance(stmt, For) else loopvars

@@ -49,6 +49,11 @@ def div(d_z, z, x, y):
     return d_z / y, -d_z * z / y
 
 
+@rule("1.0 / x", label="reciprocal: −δ·z² (z = 1/x)", domain=[POS])
+def recip(d_z, z, x):
+    return -d_z * z * z
+
+
 @rule("x ** y", label="power: δ·y·x^(y−1) to x, δ·z·log x to y", domain=[POS, SYM], result="same")
 def pow_(d_z, z, x, y):
     return d_z * y * x ** (y - 1), (d_z * z * math.log(x) if x > 0 else 0.0)

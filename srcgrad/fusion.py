@@ -1,0 +1,128 @@
+"""Stage 6b: run a sum-over-iterations loop's forward and backward together.
+
+Input: a normalized `Function`, its types, active set and `TapePlan`.
+Output: the top-level `for` loop to fuse (and the statements after it that may
+run early), or None.
+
+A loss like `for i in range(n): L += (y[i] - p_i) ** 2; return L / n` carries
+nothing from one iteration to the next but sums. The δ of such a sum is the
+same for every iteration, and it is known before the loop runs whenever the
+code after the loop needs no value the loop computes (``L / n`` needs only n).
+Then srcgrad schedules, like a hand-written adjoint:
+
+    forward sweep of the code before the loop
+    backward sweep of the code after the loop     (gives δ of the sums)
+    for each iteration: its forward, then at once its backward
+    forward sweep of the code after the loop      (the result)
+    backward sweep of the code before the loop
+
+Nothing of an iteration is kept beyond the iteration: no trajectory on the
+tape, one pass over the data.
+"""
+from .program import For, If, Name, Op, SetItem, While, reads, walk, writes
+from .typeinfer import is_array
+
+HOISTABLE_OPS = {"len", "shape", "copy", "float", "int", "opaque", "add", "sub", "mul", "floordiv", "mod"}
+
+
+def choose(fn, types, active, plan):
+    """(loop, hoisted statements) to fuse, or None."""
+    body = fn.body
+    for idx in range(len(body) - 1, -1, -1):
+        loop = body[idx]
+        if isinstance(loop, For) and not loop.counter and plan.work.get(loop.sid):
+            found = _check(fn, types, active, plan, idx)
+            if found is not None:
+                return loop, found
+    return None
+
+
+def _check(fn, types, active, plan, idx):
+    loop, pre, post = fn.body[idx], fn.body[:idx], fn.body[idx + 1:]
+    loop_writes = set()
+    for stmt in walk(loop.body):
+        loop_writes |= writes(stmt)
+    if any(isinstance(s, SetItem) or (isinstance(s, Op) and is_array(types.get(s.target)))
+           for s in walk(loop.body)):
+        return None
+    post_reads = {n for s in walk(post) for n in reads(s) + _struct_reads(s)}
+    for name in loop_writes:
+        if _is_sum(name, loop.body):
+            continue
+        if name in post_reads or not _iteration_local(name, loop.body):
+            return None
+    if any(plan.pushes(s) for s in walk(post) if plan.work.get(s.sid)):
+        return None
+    hoisted, dependent = _hoistable(fn, loop, post, loop_writes)
+    for stmt in walk(post):
+        for need in plan.needs.get(stmt.sid, []) if plan.work.get(stmt.sid) else []:
+            if need.how == "tape":
+                return None
+            used = {need.name} if need.how == "direct" else {r for d in need.define for r in reads(d)}
+            if used & dependent:
+                return None
+    if any(n.how == "tape" for n in plan.needs.get(loop.sid, [])):
+        return None
+    return tuple(hoisted)
+
+
+def _struct_reads(stmt):
+    if isinstance(stmt, If):
+        return [stmt.flag]
+    if isinstance(stmt, For):
+        return [a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name)]
+    return []
+
+
+def _is_sum(name, body):
+    """Written only by `name = name ± e`, read by nothing else in the body."""
+    found = False
+    for stmt in walk(body):
+        if isinstance(stmt, Op) and stmt.target == name:
+            if not (stmt.op in ("add", "sub") and stmt.args[0] == Name(name)):
+                return False
+            if name in [a.id for a in stmt.args[1:] if isinstance(a, Name)]:
+                return False
+            found = True
+        elif name in reads(stmt) or name in _struct_reads(stmt):
+            return False
+    return found
+
+
+def _iteration_local(name, body):
+    """No value of `name` flows from one pass over `body` into the next: the
+    first statement touching it assigns it without reading it, or is a nested
+    block where that holds and after which `name` is not read."""
+    for pos, stmt in enumerate(body):
+        touched = set(reads(stmt)) | set(_struct_reads(stmt)) | writes(stmt)
+        if name not in touched:
+            continue
+        if isinstance(stmt, Op):
+            return stmt.target == name and name not in reads(stmt)
+        if isinstance(stmt, For) and stmt.var == name:
+            return True
+        if isinstance(stmt, While) and stmt.counter == name:
+            return True
+        if name in _struct_reads(stmt):
+            return False
+        blocks = [stmt.body] + ([stmt.orelse] if isinstance(stmt, If) else [])
+        later = {n for s in body[pos + 1:] for n in reads(s) + _struct_reads(s)}
+        return name not in later and all(_iteration_local(name, b) for b in blocks)
+    return True
+
+
+def _hoistable(fn, loop, post, loop_writes):
+    """Cheap inactive statements after the loop that do not depend on it
+    (``n = len(y)``): they run before the early backward sweep needs them."""
+    outside = {n for s in walk(fn.body) if not any(s is p for p in walk(post))
+               for n in reads(s) + sorted(writes(s))}
+    dependent = set(loop_writes)
+    hoisted = []
+    for stmt in post:
+        if (isinstance(stmt, Op) and stmt.op in HOISTABLE_OPS and not set(reads(stmt)) & dependent
+                and stmt.target not in outside):
+            hoisted.append(stmt)
+        else:
+            dependent |= writes(stmt)
+    hoisted = [s for s in hoisted if s.target not in dependent]
+    return hoisted, dependent
