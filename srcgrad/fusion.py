@@ -106,9 +106,23 @@ def _iteration_local(name, body):
         if name in _struct_reads(stmt):
             return False
         blocks = [stmt.body] + ([stmt.orelse] if isinstance(stmt, If) else [])
+        if not all(_iteration_local(name, b) for b in blocks):
+            return False
+        if isinstance(stmt, If) and all(_assigns(name, b) for b in blocks):
+            return True                   # assigned on every path through the if
         later = {n for s in body[pos + 1:] for n in reads(s) + _struct_reads(s)}
-        return name not in later and all(_iteration_local(name, b) for b in blocks)
+        return name not in later
     return True
+
+
+def _assigns(name, block):
+    """Does every path through `block` assign `name` (at its top level or in an if/else)?"""
+    for stmt in block:
+        if isinstance(stmt, Op) and stmt.target == name:
+            return True
+        if isinstance(stmt, If) and _assigns(name, stmt.body) and _assigns(name, stmt.orelse):
+            return True
+    return False
 
 
 def _hoistable(fn, loop, post, loop_writes):
