@@ -38,7 +38,7 @@ def choose(fn, types, active, plan):
 
 
 def _check(fn, types, active, plan, idx):
-    loop, pre, post = fn.body[idx], fn.body[:idx], fn.body[idx + 1:]
+    loop, post = fn.body[idx], fn.body[idx + 1:]
     loop_writes = set()
     for stmt in walk(loop.body):
         loop_writes |= writes(stmt)

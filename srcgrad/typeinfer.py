@@ -154,5 +154,5 @@ def _check_move(fn, block, pos, stmt):
     ok = (source not in fn.params and not used_outside and in_block[-1] is stmt
           and isinstance(first, Op) and first.target == source and first.op in ARRAY_OPS | LIKE_OPS)
     if not ok:
-        raise _error(stmt, f"assigning array '{source}' to '{stmt.target}' makes an alias",
-                     f"write {stmt.target} = {source}.copy()", "array alias")
+        raise _error(stmt, f"`{stmt.loc.text}` makes two names share one array (an alias)",
+                     "copy explicitly, e.g. b = a.copy(), or keep one name per array", "array alias")

@@ -266,3 +266,22 @@ def test_value_and_grad_sanity_against_fd():
     v, grads = vg(*copy_args(args))
     assert math.isclose(v, linreg(*copy_args(args)), rel_tol=1e-12)
     assert_grad_matches_fd(linreg, args, ("w", "b"), grads)
+
+
+def test_numpy_scalar_inputs():
+    g = srcgrad.grad(loss, wrt=("w", "b"))
+    r = g(*(np.float64(a) for a in ARGS))
+    assert all(type(v) is float for v in r)
+    assert close(r[0], EXPECT["w"]) and close(r[1], EXPECT["b"])
+
+
+def test_value_and_grad_callable_from_njit():
+    vg = srcgrad.value_and_grad(loss, wrt=("w", "b"))
+
+    @numba.njit
+    def call(w, b, x, y):
+        v, (gw, gb) = vg(w, b, x, y)
+        return v, gw, gb
+
+    v, gw, gb = call(*ARGS)
+    assert close(v, loss(*ARGS)) and close(gw, EXPECT["w"]) and close(gb, EXPECT["b"])

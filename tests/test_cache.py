@@ -49,7 +49,7 @@ SCRIPT = textwrap.dedent("""
     stats = []
     for d in list(g.dispatchers()) + list(vg.dispatchers()):
         st = d.stats
-        stats.append({"name": getattr(d, "__name__", repr(d)),
+        stats.append({"name": getattr(d, "__name__", repr(d)), "nsigs": len(d.signatures),
                       "hits": total(st.cache_hits), "misses": total(st.cache_misses)})
     print("RESULT " + json.dumps({"grad": [gw, gb], "value": v, "stats": stats}))
 """)
@@ -105,9 +105,13 @@ def test_cache_hit_in_second_process(tmp_path, short):
 
     second = _run(tmp_path, cache_dir)
     _check_values(second, 0.5)
-    assert second["stats"]
+    # g.dispatchers() may list dispatchers that were never needed (e.g. a primal only
+    # called from inside the adjoint): those have no signatures, hence no hits.
+    used = [s for s in second["stats"] if s["nsigs"]]
+    assert used, f"no dispatcher was used in the second process: {second['stats']}"
     for s in second["stats"]:
         assert s["misses"] == 0, f"second process recompiled {s['name']}: {second['stats']}"
+    for s in used:
         assert s["hits"] >= 1, f"second process did not load {s['name']} from cache: {second['stats']}"
 
     if short:

@@ -42,12 +42,22 @@ BOUNDED = ("math.sin({a})", "math.tanh({a})", "np.arctan({a})", "math.cos({a})",
            "math.exp(-0.5 * {a} * {a})")
 BINARY = ("({a} + {b})", "({a} - {b})", "({a} * {b})", "({a} / (1.5 + {b} * {b}))",
           "math.hypot({a}, 0.5 + {b} * {b})")
-KINKS = (  # the probed quantity is the distance to the kink
-    "max(" + PROBE + "({a} - {b}) + {b}, {b})",
-    "min(" + PROBE + "({a} - 0.3) + 0.3, 0.3)",
-    "abs(" + PROBE + "({a}))",
-    "max(" + PROBE + "({a} - {b}) + {b}, {b}, 0.1)",
+KINKS = (  # probed: the gap between the winner and the runner-up (|a| for abs)
+    "__MAX__({a}, {b})",
+    "__MIN__({a}, 0.3)",
+    "__ABS__({a})",
+    "__MAX__({a}, {b}, 0.1)",
+    "__MIN__({a}, {b}, (-0.3))",
 )
+# placeholder -> (text in the real program, text in the probed program)
+TOKENS = {"__MAX__": ("max", "_pmax"), "__MIN__": ("min", "_pmin"), "__ABS__": ("abs", "_pabs"),
+          PROBE: ("", "_m")}
+
+
+def render(src, probe=False):
+    for token, (real, probed) in TOKENS.items():
+        src = src.replace(token, probed if probe else real)
+    return src
 
 _SHRINK = os.environ.get("SRCGRAD_SHRINK") == "1"
 _PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if _SHRINK else [])
@@ -215,7 +225,7 @@ _counter = itertools.count()
 def _load(src, directory, probe):
     name = f"_srcgrad_rand_{os.getpid()}_{next(_counter)}"
     path = directory / f"{name}.py"
-    path.write_text(src.replace(PROBE, "_m" if probe else ""))
+    path.write_text(render(src, probe))
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
@@ -224,7 +234,7 @@ def _load(src, directory, probe):
 
 
 def _check(src, args, directory):
-    note(src)
+    note(render(src))
     note(f"args = {args!r}")
     probe = _load(src, directory, probe=True)
     margins = []
@@ -233,7 +243,23 @@ def _check(src, args, directory):
         margins.append(abs(d))
         return d
 
-    probe._m = _m
+    def _gap(vals):
+        s = sorted(vals)
+        margins.append(s[-1] - s[-2])
+
+    def _pmax(*vals):
+        _gap(vals)
+        return max(vals)
+
+    def _pmin(*vals):
+        _gap(vals)
+        return min(vals)
+
+    def _pabs(a):
+        margins.append(abs(a))
+        return abs(a)
+
+    probe._m, probe._pmax, probe._pmin, probe._pabs = _m, _pmax, _pmin, _pabs
     value = probe.f(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
     assume(np.isfinite(value) and abs(value) < 1e4)
     assume(not margins or min(margins) > MARGIN)
@@ -249,7 +275,7 @@ def _check(src, args, directory):
     try:
         assert_grad_matches_fd(plain, args, WRT, grads)
     except AssertionError as e:
-        raise AssertionError(f"{e}\n--- program ---\n{src.replace(PROBE, '')}") from None
+        raise AssertionError(f"{e}\n--- program ---\n{render(src)}") from None
 
 
 @_settings(12)
