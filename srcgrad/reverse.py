@@ -15,6 +15,7 @@ Every backward step carries a ``# line N: <source>`` comment and the rule's
 label from the lecture (sum, product, max, split, chain through g').
 """
 import os
+import re
 
 from .emit import Code, atom_ast, is_zero, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, writes
@@ -88,7 +89,24 @@ class Generator:
                 self.fused_sweeps(code)
             grads = [self.gradient_of(w) for w in self.wrt]
             code.line(f"return {', '.join([self.result] + grads)}")
+        self.drop_needless_inits(code)
         return code.text()
+
+    def drop_needless_inits(self, code):
+        """A scalar δ whose first use is an unconditional assignment needs no
+        `= 0.0` start (it only makes the adjoint longer to read)."""
+        start, stop = self.init_lines
+        keep = []
+        for k in range(start, stop):
+            line = code.lines[k]
+            name = line.split(" = ")[0].strip()
+            if line.endswith(" = 0.0"):
+                word = re.compile(rf"\b{re.escape(name)}\b")
+                first = next((ln for ln in code.lines[stop:] if word.search(ln.split("#")[0])), "")
+                if first.startswith(f"    {name} = ") and word.search(first.split(" = ", 1)[1].split("#")[0]) is None:
+                    continue
+            keep.append(line)
+        code.lines[start:stop] = keep
 
     def fused_sweeps(self, code):
         """The schedule of `fusion`: the loop's iterations each run forward then
@@ -266,8 +284,8 @@ class Generator:
                     if (array, k) not in done:
                         done.add((array, k))
                         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
-                        with code.block(f"if {stop} > {start} and {stop} > {array}.shape[{k}]:"):
-                            code.line(f"raise IndexError('index out of range for {array} at {where}')")
+                        code.line(f"if {stop} > {start} and {stop} > {array}.shape[{k}]: "
+                                  f"raise IndexError('index out of range for {array} at {where}')")
 
     def bounds_check(self, code, stmt):
         """Python raises IndexError on a bad index; compiled code would read
@@ -286,8 +304,7 @@ class Generator:
         if not tests:
             return
         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
-        with code.block(f"if not ({' and '.join(tests)}):"):
-            code.line(f"raise IndexError('index out of range for {array} at {where}')")
+        code.line(f"if not ({' and '.join(tests)}): raise IndexError('index out of range for {array} at {where}')")
 
     def op_text(self, stmt):
         op, args = stmt.op, stmt.args
@@ -324,6 +341,7 @@ class Generator:
         return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
     def init_deltas(self, code):
+        self.init_lines = (len(code.lines), len(code.lines) + len(self.active))
         for name in self.program_order(self.active):
             t = self.types[name]
             code.line(f"{self.d(name)} = np.zeros_like({name})" if is_array(t) else f"{self.d(name)} = 0.0")
