@@ -216,6 +216,8 @@ CALLS = {
     np.floor: "floor", np.ceil: "ceil", np.trunc: "trunc", np.sign: "sign",
     math.atan2: "atan2", np.arctan2: "atan2", math.hypot: "hypot", np.hypot: "hypot",
     math.erf: "erf", np.clip: "clip",
+    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.divide: "div", np.true_divide: "div",
+    np.negative: "neg", np.reciprocal: "recip",
 }
 for _name, _aliases in {
     "exp": ("exp",), "log": ("log",), "log10": ("log10",), "log2": ("log2",),
