@@ -17,7 +17,9 @@ from benchmarks import WORKLOADS
 
 
 def main(argv=None, workloads=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time srcgrad against a hand-written Numba adjoint and the Numba primal.")
     parser.add_argument("--quick", action="store_true",
                         help="fewer rounds (7 instead of 21); for smoke tests")
     parser.add_argument("--rounds", type=int, default=None,
@@ -45,6 +47,7 @@ def main(argv=None, workloads=None):
 
     rounds = args.rounds or (7 if args.quick else 21)
     min_sample = (args.min_sample_ms or 5.0) * 1e-3
+    env = harness.environment()  # before running: the load average then says how quiet the machine was
     results = []
     for m in modules:
         res = harness.run_workload(m.workload(args.quick), rounds=rounds, min_sample=min_sample)
@@ -52,7 +55,7 @@ def main(argv=None, workloads=None):
         print()
         results.append(res)
     if not args.no_write:
-        print("wrote", harness.write_report(harness.make_report(results)))
+        print("wrote", harness.write_report(harness.make_report(results, env)))
     return 1 if any(r["failed"] for r in results) else 0
 
 

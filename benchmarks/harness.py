@@ -103,10 +103,14 @@ def run_workload(wl, rounds, min_sample=5e-3):
     first_call, results = {}, {}
     for name, fn in tools.items():
         t0 = time.perf_counter()
-        results[name] = fn()
+        try:
+            results[name] = fn()
+        except Exception as exc:  # noqa: BLE001 - e.g. srcgrad failing to generate/compile
+            failed[name] = f"first call raised {type(exc).__name__}: {str(exc)[:300]}"
+            continue
         first_call[name] = time.perf_counter() - t0
-    timed = list(tools)
-    for name in tools:
+    timed = list(results)
+    for name in results:
         if name in (ref, primal) or ref not in results:
             continue
         err = max_rel_error(results[name], results[ref])
@@ -208,7 +212,8 @@ def format_markdown(report):
     env = report["environment"]
     lines = ["# srcgrad benchmark results", "",
              f"- date: {report['date']}", f"- command: `{report['command']}`",
-             f"- machine: {env['cpu']} ({env['platform']})",
+             f"- machine: {env['cpu']}, {env['cpu_count']} CPUs, load average {env['load_average_1min']:.2f} "
+             f"at start ({env['platform']})",
              f"- python {env['python']}, numpy {env['numpy']}, numba {env['numba']}, "
              f"srcgrad commit {env['git_commit']}",
              "- method: warm-up call (compiles), gradients checked against the hand adjoint, then "
@@ -239,7 +244,8 @@ def environment():
         commit = ""
     return {"python": platform.python_version(), "numpy": numpy.__version__,
             "numba": numba.__version__, "platform": platform.platform(), "cpu": cpu,
-            "cpu_count": os.cpu_count(), "git_commit": commit or "unknown"}
+            "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+            "git_commit": commit or "unknown"}
 
 
 def _invoked_module():
@@ -249,10 +255,11 @@ def _invoked_module():
     return module[: -len(".__main__")] if module.endswith(".__main__") else module
 
 
-def make_report(workload_results):
+def make_report(workload_results, env=None):
+    """The full report; pass ``env=environment()`` taken before the runs to record the load then."""
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": " ".join(["python -m", _invoked_module()] + sys.argv[1:]),
-            "environment": environment(), "targets": TARGETS, "workloads": workload_results}
+            "environment": env or environment(), "targets": TARGETS, "workloads": workload_results}
 
 
 def write_report(report, directory=RESULTS_DIR):
