@@ -37,6 +37,19 @@ def choose(fn, types, active, plan):
     return None
 
 
+def order_free(loop, types, plan):
+    """Can the backward sweep run `loop`'s iterations in forward order (the
+    cache-friendly order)? Yes when they only add to sums, write no array
+    element and use no tape: their backward steps then commute."""
+    body = loop.body
+    if any(plan.pushes(s) for s in walk(body) if plan.work.get(s.sid)):
+        return False
+    if any(isinstance(s, SetItem) or (isinstance(s, Op) and is_array(types.get(s.target))) for s in walk(body)):
+        return False
+    written = set().union(*(writes(s) for s in body))
+    return all(_is_sum(n, body) or _iteration_local(n, body) for n in written)
+
+
 def _check(fn, types, active, plan, idx):
     loop, post = fn.body[idx], fn.body[idx + 1:]
     loop_writes = set()

@@ -17,6 +17,7 @@ label from the lecture (sum, product, max, split, chain through g').
 import os
 import re
 
+from . import fusion
 from .emit import Code, atom_ast, is_zero, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, writes
 from .rules import RULES
@@ -267,25 +268,33 @@ class Generator:
 
     def hoist_bounds_checks(self, code, loop):
         """One check before `for i in range(a, b)` (a ≥ 0) instead of one per
-        iteration, for accesses A[..., i, ...] that every iteration makes."""
+        iteration, for accesses that every iteration makes: A[..., i, ...]
+        (checked against the range's end) and indices the loop never changes."""
         if loop.counter or loop.step != Const(1) or not (isinstance(loop.start, Const) and loop.start.value >= 0):
             return          # (a loop that can stop early may never reach the bad index)
-        bound = {s.target for s in _walk(loop.body) if isinstance(s, Op)}
+        written = set().union(*(writes(s) for s in loop.body)) | {loop.var} if loop.body else set()
         start, stop = atom_text(loop.start), atom_text(loop.stop)
+        rebound = {s.target for s in _walk(loop.body) if isinstance(s, Op)}   # shapes may change
         done = set()
         for stmt in loop.body:
             access = _access(stmt)
-            if access is None or access[0] in bound:
+            if access is None or access[0] in rebound:
                 continue
             array, index = access
+            where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
             for k, atom in enumerate(index):
                 if atom == Name(loop.var):
-                    self.checked.setdefault(stmt.sid, set()).add(k)
-                    if (array, k) not in done:
-                        done.add((array, k))
-                        where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
-                        code.line(f"if {stop} > {start} and {stop} > {array}.shape[{k}]: "
-                                  f"raise IndexError('index out of range for {array} at {where}')")
+                    test = f"{stop} > {array}.shape[{k}]"
+                elif isinstance(atom, Const) or atom.id not in written:
+                    i = atom_text(atom)
+                    test = f"not (-{array}.shape[{k}] <= {i} < {array}.shape[{k}])"
+                else:
+                    continue
+                self.checked.setdefault(stmt.sid, set()).add(k)
+                if (array, k, test) not in done:
+                    done.add((array, k, test))
+                    code.line(f"if {stop} > {start} and {test}: "
+                              f"raise IndexError('index out of range for {array} at {where}')")
 
     def bounds_check(self, code, stmt):
         """Python raises IndexError on a bad index; compiled code would read
@@ -520,7 +529,11 @@ class Generator:
         var = stmt.var
         start, stop, step = (atom_text(a) for a in (stmt.start, stmt.stop, stmt.step))
         self.last_line = None
-        if stmt.step == Const(1):
+        if not stmt.counter and fusion.order_free(stmt, self.types, self.plan):
+            code.comment("its iterations only add to sums and use no tape: any order will do")
+            with code.block(f"for {var} in {self.range_text(stmt)}:"):
+                self.loop_body(code, stmt)
+        elif stmt.step == Const(1):
             last = f"{start} + {stmt.counter} - 1" if stmt.counter else f"{stop} - 1"
             header = f"for {var} in range({_simplify(last)}, {_simplify(f'{start} - 1')}, -1):"
             with code.block(header):
