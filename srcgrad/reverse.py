@@ -17,7 +17,7 @@ label from the lecture (sum, product, max, split, chain through g').
 import os
 import re
 
-from . import fusion
+from . import fusion, preaccumulate
 from .emit import Code, atom_ast, is_zero, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, writes
 from .rules import RULES
@@ -503,7 +503,12 @@ class Generator:
         touched = {n for s in _walk(loop.body) for n in reads(s) + sorted(writes(s))}
         outside = self.zero - touched
         self.zero = set(local)
-        self.backward(loop.body, code)
+        carried = {s.target for s in loop.body if isinstance(s, Op) and s.target in self.active
+                   and not is_array(self.types[s.target]) and s.target not in local}
+        if preaccumulate.eligible(self, loop, carried):
+            preaccumulate.Preaccumulator(self, code, carried).run(loop.body)
+        else:
+            self.backward(loop.body, code)
         self.zero = outside | local
 
     def iteration_locals(self, loop):
