@@ -32,3 +32,21 @@ def test_fused_schedule_choice_and_gradient(f, args, wrt, expect_fused):
     assert_grad_matches_fd(f, args, wrt, grads)
     value, _ = srcgrad.value_and_grad(f, wrt=wrt)(*args)
     assert value == pytest.approx(f(*args), rel=1e-12)
+
+
+from schedule import carried  # noqa: E402
+
+JACOBIAN = "the step's Jacobian applied to the entering δ's"
+CARRIED = [
+    (carried.euler_lv, (1.1, 0.4, 1.5, 0.8, 0.01, 40), ("alpha", "beta", "x0", "y0")),
+    (carried.pendulum, (0.9, 0.1, 9.81, 0.01, 50), ("theta0", "omega0", "g")),
+    (carried.driven, (0.7, RNG.standard_normal(12), 12), ("a", "u")),
+    (carried.halving, (0.6,), ("a",)),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", CARRIED, ids=[c[0].__name__ for c in CARRIED])
+def test_carried_state_loops_are_preaccumulated(f, args, wrt):
+    g = srcgrad.grad(f, wrt=wrt)
+    assert JACOBIAN in srcgrad.source(g, *args)
+    assert_grad_matches_fd(f, args, wrt, g(*args))
