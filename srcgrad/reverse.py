@@ -36,7 +36,7 @@ class Generator:
         self.fn, self.types, self.active, self.plan = fn, types, active, plan
         self.wrt, self.kinds, self.namer = wrt, kinds, namer
         self.d = namer.d
-        self.tape = {"f": ("tape_f", "top_f"), "i": ("tape_i", "top_i")}
+        self.tape = {kind: (namer.fresh(f"tape_{kind}"), namer.fresh(f"top_{kind}")) for kind in ("f", "i")}
         self.result = namer.fresh("result")
         self.d_out = namer.fresh("d_out")
         self.last_line = None
