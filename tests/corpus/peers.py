@@ -1,0 +1,120 @@
+"""Constructs seen in peer projects' test functions (Tangent, micrograd) and
+in numeric code people write: chained calls, overwritten branches, swaps of
+array elements, names that clash with srcgrad's own, bools in arithmetic."""
+import math
+
+import numpy as np
+
+from ._registry import case
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _add(a, b):
+    return a + b
+
+
+def saxpy_call(a, b, c):
+    return _add(_mul(a, b), c)
+
+
+case(saxpy_call, args=(1.2, 0.7, -0.3), wrt=("a", "b", "c"), expect=lambda a, b, c: (b, a, 1.0))
+
+
+def multiarg_if(a):
+    if a * a / 3.0 > 0:
+        b = 3.0
+    else:
+        b = 4.0
+    a = a * b
+    if a < b - a * b:
+        a = a * a
+    elif a > b + 3.0 * a:
+        a = a / b
+    else:
+        a = -a
+    return a
+
+
+case(multiarg_if, args=(0.7,), wrt="a", expect=lambda a: -3.0)
+
+
+def super_iterpower(a):
+    for i in range(3):
+        a = a * a * a
+    return a
+
+
+case(super_iterpower, args=(1.01,), wrt="a", expect=lambda a: 27.0 * a ** 26)
+
+
+def micrograd_mix(x):
+    z = 2 * x + 2 + x
+    q = max(0.0, z) + z * x
+    h = max(0.0, z * z)
+    y = h + q + q * x
+    return y
+
+
+case(micrograd_mix, args=(-4.0,), wrt="x", expect=lambda x: 46.0)
+
+
+def powers(x, y):
+    return x ** 0.5 + x ** -1 + 2 ** x + abs(y) ** 1.5 + math.pow(x, 3) - y ** 2 + math.e ** y
+
+
+def _powers_grad(x, y):
+    dx = 0.5 / math.sqrt(x) - 1.0 / x ** 2 + math.log(2.0) * 2 ** x + 3 * x ** 2
+    dy = -1.5 * math.sqrt(abs(y)) - 2 * y + math.exp(y)
+    return dx, dy
+
+
+case(powers, args=(1.3, -0.7), wrt=("x", "y"), expect=_powers_grad)
+
+
+def bools_in_arithmetic(x, y):
+    return (x > 0) * x + float(x > y) * y + int(x * 3) * x
+
+
+case(bools_in_arithmetic, args=(0.7, 0.2), wrt=("x", "y"), expect=lambda x, y: (1.0 + 2.0, 1.0))
+
+
+def srcgrad_names(x, tape_f, top_f, result, d_out):
+    tape_i = 0.0
+    for i in range(3):
+        tape_i = tape_i * x + result
+        x = x * 1.1
+    return tape_i * tape_f + top_f + d_out
+
+
+case(srcgrad_names, args=(0.7, 0.3, 0.1, 0.5, 0.2), wrt=("x", "tape_f", "top_f", "result", "d_out"))
+
+
+def bubble_sort_weights(x):
+    a = x.copy()
+    n = len(a)
+    for i in range(n):
+        for j in range(n - 1 - i):
+            if a[j] > a[j + 1]:
+                a[j], a[j + 1] = a[j + 1], a[j]
+    s = 0.0
+    for i in range(n):
+        s += a[i] * (i + 1)
+    return s
+
+
+case(bubble_sort_weights, args=(np.array([0.3, -1.0, 2.0, 0.7]),), wrt="x",
+     expect=lambda x: np.array([2.0, 1.0, 4.0, 3.0]))
+
+
+def keyword_helper_calls(x):
+    return _scaled_square(x, k=3.0) + _scaled_square(k=0.5, a=x)
+
+
+def _scaled_square(a, k=2.0):
+    return a * k * a
+
+
+case(keyword_helper_calls, args=(0.8,), wrt="x", expect=lambda x: 7.0 * x)
