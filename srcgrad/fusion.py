@@ -37,17 +37,21 @@ def choose(fn, types, active, plan):
     return None
 
 
-def order_free(loop, types, plan):
+def order_free(fn, loop, types, plan):
     """Can the backward sweep run `loop`'s iterations in forward order (the
     cache-friendly order)? Yes when they only add to sums, write no array
-    element and use no tape: their backward steps then commute."""
+    element, use no tape and leave nothing but the sums to the code after
+    them: their backward steps then commute."""
     body = loop.body
     if any(plan.pushes(s) for s in walk(body) if plan.work.get(s.sid)):
         return False
     if any(isinstance(s, SetItem) or (isinstance(s, Op) and is_array(types.get(s.target))) for s in walk(body)):
         return False
     written = set().union(*(writes(s) for s in body))
-    return all(_is_sum(n, body) or _iteration_local(n, body) for n in written)
+    inside = {s.sid for s in walk(body)}
+    outside_reads = {n for s in walk(fn.body) if s.sid not in inside and s is not loop
+                     for n in reads(s) + _struct_reads(s)}
+    return all(_is_sum(n, body) or (_iteration_local(n, body) and n not in outside_reads) for n in written)
 
 
 def _check(fn, types, active, plan, idx):

@@ -1,0 +1,231 @@
+"""Stage 7a: the forward sweep — the primal, recording what the backward sweep needs.
+
+Mixed into `reverse.Generator`. Emits each statement of the normalized
+function as Python, with the pushes the `TapePlan` asks for (old values of
+restored names before an assignment, loop indices and trip counts after a
+structure), tape reservations before `for` loops, counters for loops that can
+stop early, and bounds checks on element accesses (hoisted before a loop
+where every iteration makes the access). The primal function is the same
+sweep without pushes.
+"""
+import os
+
+from .emit import atom_ast, render, substitute
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
+from .rules import RULES
+from .typeinfer import is_array
+
+
+def atom_text(atom):
+    return render(atom_ast(atom))
+
+
+class ForwardSweep:
+    """Forward-sweep emission; needs fn, plan, types, active, kinds, wrt, tape, checked."""
+
+    # -- forward sweep ---------------------------------------------------------------------
+    def return_atom(self):
+        return [s for s in self.fn.body if isinstance(s, Return)][-1].value
+
+    def prologue(self, code, adjoint):
+        written = {s.array for s in walk(self.fn.body) if isinstance(s, SetItem)}
+        for p, kind in zip(self.fn.params, self.kinds):
+            if is_array(kind) and p in written:
+                code.line(f"{p} = {p}.copy()", "never mutate the caller's array")
+            if adjoint and p in self.wrt and kind == "int":
+                code.line(f"{p} = float({p})")
+        if adjoint:
+            for name in self.program_order(self.active):
+                t = self.types[name]
+                if is_array(t) and name not in self.fn.params:
+                    shape = "0" if t[1] == 1 else "(0, 0)"
+                    code.line(f"{name} = np.empty({shape})", "bound on every path")
+            for name in self.plan.restored:
+                if name not in self.fn.params:
+                    initial = {"float": "0.0", "int": "0", "bool": "False"}[self.types[name]]
+                    code.line(f"{name} = {initial}", "its old value is saved before each assignment")
+
+    def tapes_used(self):
+        used = set()
+        for stmt in walk(self.fn.body):
+            for kind, _ in self.plan.pushes(stmt) if self.plan.work.get(stmt.sid) else []:
+                used.add(kind)
+        return used
+
+    def forward(self, block, code, taping):
+        for stmt in block:
+            if isinstance(stmt, Return):
+                continue
+            if isinstance(stmt, BreakIf):
+                with code.block(f"if {render(stmt.cond)}:"):
+                    code.line("break")
+                continue
+            taped = taping and self.plan.work.get(stmt.sid)
+            before = self.plan.pushes_before(stmt) if taped else []
+            after = self.plan.pushes_after(stmt) if taped else []
+            self.push(code, stmt, before)
+            self.bounds_check(code, stmt)
+            if isinstance(stmt, Op):
+                code.line(f"{stmt.target} = {self.op_text(stmt)}")
+            elif isinstance(stmt, SetItem):
+                sign = {"set": "=", "add": "+=", "sub": "-="}[stmt.mode]
+                code.line(f"{self.index_text(stmt.array, stmt.index)} {sign} {atom_text(stmt.value)}")
+            elif isinstance(stmt, If):
+                with code.block(f"if {stmt.flag}:"):
+                    self.forward(stmt.body, code, taping)
+                if stmt.orelse:
+                    with code.block("else:"):
+                        self.forward(stmt.orelse, code, taping)
+            elif isinstance(stmt, For):
+                self.forward_for(stmt, code, taping)
+            elif isinstance(stmt, While):
+                counting = taping and self.plan.work.get(stmt.sid)
+                if counting:
+                    code.line(f"{stmt.counter} = 0")
+                with code.block(f"while {render(stmt.cond)}:"):
+                    if counting:
+                        code.line(f"{stmt.counter} += 1")
+                    self.forward(stmt.body, code, taping)
+            self.push(code, stmt, after)
+
+    def forward_for(self, stmt, code, taping):
+        counting = taping and stmt.counter and self.plan.work.get(stmt.sid)
+        if counting:
+            code.line(f"{stmt.counter} = 0")
+        if taping:
+            self.reserve(stmt, code)
+        self.hoist_bounds_checks(code, stmt)
+        with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
+            if counting:
+                code.line(f"{stmt.counter} += 1")
+            self.forward(stmt.body, code, taping)
+
+    def range_text(self, stmt):
+        start, stop, step = (atom_text(a) for a in (stmt.start, stmt.stop, stmt.step))
+        if stmt.step == Const(1):
+            return f"range({stop})" if stmt.start == Const(0) else f"range({start}, {stop})"
+        return f"range({start}, {stop}, {step})"
+
+    def reserve(self, loop, code):
+        """Grow the tapes once for every push this loop's iterations make."""
+        counts = {"f": 0, "i": 0}
+        self.count_pushes(loop.body, loop, counts)
+        if not any(counts.values()):
+            return
+        start, stop, step = (atom_text(a) for a in (loop.start, loop.stop, loop.step))
+        if loop.step == Const(1):
+            trips = stop if loop.start == Const(0) else f"({stop} - {start})"
+        else:
+            trips = f"range_len({start}, {stop}, {step})"
+        for kind in sorted(counts):
+            if counts[kind]:
+                tape, top = self.tape[kind]
+                code.line(f"{tape} = reserve({tape}, {top} + {trips} * {counts[kind]})")
+
+    def count_pushes(self, block, loop, counts):
+        for stmt in block:
+            if not self.plan.work.get(stmt.sid):
+                continue
+            for kind, _ in self.plan.pushes(stmt):
+                counts[kind] += 1
+            if isinstance(stmt, If):
+                branches = []
+                for child in (stmt.body, stmt.orelse):
+                    sub = {"f": 0, "i": 0}
+                    self.count_pushes(child, loop, sub)
+                    branches.append(sub)
+                for kind in counts:
+                    counts[kind] += max(b[kind] for b in branches)
+
+    def push(self, code, stmt, pushes):
+        checked = self.plan.reserved_loop(stmt) is None
+        for kind, value in pushes:
+            tape, top = self.tape[kind]
+            if checked:
+                code.line(f"{tape} = grow({tape}, {top})")
+            code.line(f"{tape}[{top}] = {value}")
+            code.line(f"{top} += 1")
+
+    def hoist_bounds_checks(self, code, loop):
+        """One check before `for i in range(a, b)` (a ≥ 0) instead of one per
+        iteration, for accesses that every iteration makes: A[..., i, ...]
+        (checked against the range's end) and indices the loop never changes."""
+        if loop.counter or loop.step != Const(1) or not (isinstance(loop.start, Const) and loop.start.value >= 0):
+            return          # (a loop that can stop early may never reach the bad index)
+        written = set().union(*(writes(s) for s in loop.body)) | {loop.var} if loop.body else set()
+        start, stop = atom_text(loop.start), atom_text(loop.stop)
+        rebound = {s.target for s in walk(loop.body) if isinstance(s, Op)}   # shapes may change
+        done = set()
+        for stmt in loop.body:
+            access = _access(stmt)
+            if access is None or access[0] in rebound:
+                continue
+            array, index = access
+            where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
+            for k, atom in enumerate(index):
+                if atom == Name(loop.var):
+                    test = f"{stop} > {array}.shape[{k}]"
+                elif isinstance(atom, Const) or atom.id not in written:
+                    i = atom_text(atom)
+                    test = f"not (-{array}.shape[{k}] <= {i} < {array}.shape[{k}])"
+                else:
+                    continue
+                self.checked.setdefault(stmt.sid, set()).add(k)
+                if (array, k, test) not in done:
+                    done.add((array, k, test))
+                    code.line(f"if {stop} > {start} and {test}: "
+                              f"raise IndexError('index out of range for {array} at {where}')")
+
+    def bounds_check(self, code, stmt):
+        """Python raises IndexError on a bad index; compiled code would read
+        garbage. Check every element access of the forward sweep (the
+        backward sweep reuses the same, checked indices)."""
+        access = _access(stmt)
+        if access is None:
+            return
+        array, index = access
+        tests = []
+        for k, atom in enumerate(index):
+            if k in self.checked.get(stmt.sid, ()):
+                continue
+            i = atom_text(atom)
+            tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
+        if not tests:
+            return
+        where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
+        code.line(f"if not ({' and '.join(tests)}): raise IndexError('index out of range for {array} at {where}')")
+
+    def op_text(self, stmt):
+        op, args = stmt.op, stmt.args
+        if op == "opaque":
+            return render(stmt.raw)
+        if op == "getitem":
+            return self.index_text(args[0].id, args[1:])
+        if op == "shape":
+            return f"{args[0].id}.shape[{args[1].value}]"
+        if op == "len":
+            return f"len({args[0].id})"
+        if op in ("zeros", "ones", "empty"):
+            dims = ", ".join(atom_text(a) for a in args)
+            dtype = "" if stmt.dtype == "float64" else f", dtype=np.{stmt.dtype if stmt.dtype != 'bool' else 'bool_'}"
+            return f"np.{op}(({dims}{',' if len(args) == 1 else ''}){dtype})"
+        if op in ("zeros_like", "ones_like", "empty_like"):
+            return f"np.{op}({args[0].id})"
+        if op == "array_copy":
+            return f"{args[0].id}.copy()"
+        rule = RULES[op]
+        return render(substitute(rule.primal, dict(zip(rule.inputs, args))))
+
+    def index_text(self, array, index):
+        return f"{array}[{', '.join(atom_text(i) for i in index)}]"
+
+    # -- backward sweep -----------------------------------------------------------------
+
+
+def _access(stmt):
+    """(array, index atoms) of an element read or write, else None."""
+    if isinstance(stmt, SetItem):
+        return stmt.array, stmt.index
+    if isinstance(stmt, Op) and stmt.op == "getitem":
+        return stmt.args[0].id, stmt.args[1:]
+    return None
