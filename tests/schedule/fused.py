@@ -9,11 +9,10 @@ def mean_sq(w, b, X, y):                      # fused: `return L / n` needs only
     n, d = X.shape
     L = 0.0
     for i in range(n):
-        z = b
+        margin = b
         for j in range(d):
-            z += w[j] * X[i, j]
-        p = 1.0 / (1.0 + math.exp(-z))
-        L += (y[i] - p) ** 2
+            margin += X[i, j] * w[j]
+        L += math.log1p(math.exp(-(2.0 * y[i] - 1.0) * margin))
     return L / n
 
 
