@@ -176,10 +176,36 @@ class CallLowering:
         return atoms
 
     # -- raw (forward-only) expressions ------------------------------------------------------
-    def raw(self, node):
+    def raw(self, node, hoist=True):
         """A copy of a condition/boolean expression with locals renamed, globals
-        frozen to constants and calls mapped to their canonical form."""
-        return _RawRewriter(self).visit(copy.deepcopy(node))
+        frozen to constants and calls mapped to their canonical form. With
+        `hoist`, calls to the user's helpers (outside `and`/`or`/ternaries,
+        which may skip them) are computed first, into temporaries."""
+        node = copy.deepcopy(node)
+        if hoist:
+            node = _HelperHoister(self).visit(node)
+        return _RawRewriter(self).visit(node)
+
+
+class _HelperHoister(ast.NodeTransformer):
+    def __init__(self, lowering):
+        self.lowering = lowering
+
+    def visit_BoolOp(self, node):
+        return node
+
+    def visit_IfExp(self, node):
+        return node
+
+    def visit_Call(self, node):
+        func = _python_function(self.lowering.resolve(node.func))
+        if not inspect.isfunction(func):
+            return self.generic_visit(node)
+        atom = self.lowering.expr(node)
+        if isinstance(atom, Const):
+            return ast.Constant(atom.value)
+        self.lowering.scope.rename.setdefault(atom.id, atom)
+        return ast.Name(atom.id, ast.Load())
 
 
 class _RawRewriter(ast.NodeTransformer):

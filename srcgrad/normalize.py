@@ -230,6 +230,10 @@ class Normalizer(CallLowering):
             for k, name in enumerate(names):
                 self.op("shape", (Name(array), Const(k)), node, name)
             return
+        helper = _python_function(self.resolve(value.func)) if isinstance(value, ast.Call) else None
+        if inspect.isfunction(helper) and len(names) == len(target.elts):
+            self.inline(helper, value, tuple(names))
+            return
         if not isinstance(value, ast.Tuple) or len(value.elts) != len(target.elts):
             raise self.error(node, "the right side must be a tuple of the same length (or X.shape)",
                              "tuple assignment", "assign the values one by one")
@@ -282,14 +286,33 @@ class Normalizer(CallLowering):
         if node.value is None:
             raise self.error(node, "returning None: the function must return a float", "return",
                              "return the scalar loss")
-        if isinstance(node.value, ast.Tuple):
+        targets = self.scope.ret_var if self.scope.ret_flag else self.scope.final_target
+        if isinstance(targets, tuple):     # a helper whose caller unpacks a tuple
+            if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(targets):
+                raise self.error(node, f"the caller unpacks {len(targets)} values here", "tuple return",
+                                 "return a tuple of that length")
+            self.bind_all(targets, node.value.elts, node)
+        elif isinstance(node.value, ast.Tuple):
             raise self.error(node, "the function returns a tuple; grad needs one scalar output", "tuple return",
                              "return a single float (e.g. the sum of the outputs)")
-        if self.scope.ret_flag is None:   # the final statement
+        elif self.scope.ret_flag is None:   # the final statement
             self.final_value = self.expr(node.value, self.scope.final_target)
             return
-        self.expr(node.value, self.scope.ret_var)
-        self.const_flag(self.scope.ret_flag, True, node)
+        else:
+            self.expr(node.value, self.scope.ret_var)
+        if self.scope.ret_flag:
+            self.const_flag(self.scope.ret_flag, True, node)
+
+    def bind_all(self, names, values, node):
+        """names[k] = values[k] for all k, every value read before any name is written."""
+        atoms = []
+        for value in values:
+            atom = self.expr(value)
+            if isinstance(atom, Name) and atom.id in names:
+                atom = self.op("copy", (atom,), node)
+            atoms.append(atom)
+        for name, atom in zip(names, atoms):
+            self.bind(atom, node, name)
 
     def stmt_Break(self, node):
         self.const_flag(self.scope.loops[-1][0], True, node)
@@ -326,7 +349,7 @@ class Normalizer(CallLowering):
         return tuple(body)
 
     def stmt_For(self, node):
-        call = node.iter
+        call = _unreverse(node.iter, self.resolve)
         if not (isinstance(call, ast.Call) and self.resolve(call.func) is range and not call.keywords
                 and 1 <= len(call.args) <= 3):
             raise self.error(node, "only `for i in range(...)` loops are supported", "for loop",
@@ -356,7 +379,7 @@ class Normalizer(CallLowering):
         self.emit(For(var, start, stop, step, body, self.loc(node), counter))
 
     def stmt_While(self, node):
-        cond = self.raw(node.test)
+        cond = self.raw(node.test, hoist=False)     # re-evaluated every iteration
         brk, cont, exits = self.loop_flags(node)
         if brk:
             self.const_flag(brk, False, node)
@@ -473,6 +496,19 @@ class Normalizer(CallLowering):
             return self.op("shape", (Name(array), Const(k.value)), node, target)
         array, index = self.subscript_parts(node)
         return self.op("getitem", (Name(array),) + index, node, target)
+
+def _unreverse(iterable, resolve):
+    """`reversed(range(n))` / `reversed(range(a, b))` as `range(b - 1, a - 1, -1)`."""
+    if not (isinstance(iterable, ast.Call) and resolve(iterable.func) is reversed and len(iterable.args) == 1):
+        return iterable
+    inner = iterable.args[0]
+    if not (isinstance(inner, ast.Call) and resolve(inner.func) is range and 1 <= len(inner.args) <= 2):
+        return iterable
+    start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args
+    minus_one = [ast.BinOp(stop, ast.Sub(), ast.Constant(1)), ast.BinOp(start, ast.Sub(), ast.Constant(1)),
+                 ast.UnaryOp(ast.USub(), ast.Constant(1))]
+    return ast.copy_location(ast.Call(inner.func, minus_one, []), iterable)
+
 
 def _or(names):
     return names[0] if len(names) == 1 else ast.BoolOp(ast.Or(), names)

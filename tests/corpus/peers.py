@@ -118,3 +118,63 @@ def _scaled_square(a, k=2.0):
 
 
 case(keyword_helper_calls, args=(0.8,), wrt="x", expect=lambda x: 7.0 * x)
+
+
+def _euler_step(x, y, a, h):
+    fx = a * x - x * y
+    fy = x * y - y
+    return x + h * fx, y + h * fy
+
+
+def ode_with_step_helper(a, x0, y0, h, n):          # a helper returning a tuple, unpacked
+    x, y = x0, y0
+    for t in range(n):
+        x, y = _euler_step(x, y, a, h)
+    return x * y
+
+
+case(ode_with_step_helper, args=(1.1, 1.5, 0.8, 0.01, 30), wrt=("a", "x0", "y0"))
+
+
+def _sig(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def helper_in_condition(w, x):
+    s = 0.0
+    for i in range(len(x)):
+        if _sig(w * x[i]) > 0.5:
+            s += w * x[i]
+        else:
+            s -= _sig(w * x[i]) * 0.1
+    return s
+
+
+case(helper_in_condition, args=(0.7, np.array([1.0, -2.0, 0.5])), wrt="w")
+
+
+def reversed_loops(x):
+    s = 0.0
+    for i in reversed(range(len(x))):
+        s = s * 0.5 + x[i]
+    for i in reversed(range(1, 3)):
+        s = s * x[i]
+    return s
+
+
+case(reversed_loops, args=(np.array([1.0, -2.0, 0.5, 0.3]),), wrt="x")
+
+
+def _pair(x):
+    if x > 1.0:
+        return x, 2.0 * x
+    return x * x, x
+
+
+def tuple_helper_early_return(x):
+    a, b = _pair(x)
+    return a * b
+
+
+case(tuple_helper_early_return, args=(0.7,), wrt="x", expect=lambda x: 3.0 * x * x)
+case(tuple_helper_early_return, args=(1.7,), wrt="x", expect=lambda x: 4.0 * x)
