@@ -27,6 +27,7 @@ bounds check per push); others grow the stack.
 import ast
 from dataclasses import dataclass, field
 
+from . import fusion
 from .program import For, If, Name, Op, SetItem, While, children, reads, walk, writes
 from .rules import RULES
 from .typeinfer import is_array
@@ -88,7 +89,6 @@ class TapePlan:
 def run(fn, types, active):
     """Plan with the fewest restored names that leave nothing but indices on
     the tape; fuse a sum-over-iterations loop when `fusion` finds one."""
-    from . import fusion
     plan = _fixpoint(fn, types, active, None)
     choice = fusion.choose(fn, types, active, plan)
     if choice is not None:
