@@ -179,8 +179,9 @@ class CallLowering:
     def raw(self, node, hoist=True):
         """A copy of a condition/boolean expression with locals renamed, globals
         frozen to constants and calls mapped to their canonical form. With
-        `hoist`, calls to the user's helpers (outside `and`/`or`/ternaries,
-        which may skip them) are computed first, into temporaries."""
+        `hoist`, calls to the user's helpers that Python always evaluates (not
+        in the later operands of `and`/`or` or a ternary's branches) are
+        computed first, into temporaries."""
         node = copy.deepcopy(node)
         if hoist:
             node = _HelperHoister(self).visit(node)
@@ -191,10 +192,12 @@ class _HelperHoister(ast.NodeTransformer):
     def __init__(self, lowering):
         self.lowering = lowering
 
-    def visit_BoolOp(self, node):
+    def visit_BoolOp(self, node):        # only the first operand is always evaluated
+        node.values[0] = self.visit(node.values[0])
         return node
 
-    def visit_IfExp(self, node):
+    def visit_IfExp(self, node):         # only the test is always evaluated
+        node.test = self.visit(node.test)
         return node
 
     def visit_Call(self, node):

@@ -337,12 +337,14 @@ class Normalizer(CallLowering):
         exits = [f for f in (brk, self.scope.ret_flag if "return" in inner else None) if f]
         return brk, cont, exits
 
-    def loop_body(self, node, brk, cont, exits):
+    def loop_body(self, node, brk, cont, exits, reevaluate=None):
         self.scope.loops.append((brk, cont))
         with self.collect() as body:
             if cont:
                 self.const_flag(cont, False, node)
             self.block(node.body)
+            if reevaluate:
+                self.opaque(self.raw(reevaluate[0]), node, reevaluate[1])
             if exits:
                 body.append(BreakIf(_or([ast.Name(f, ast.Load()) for f in exits]), self.loc(node)))
         self.scope.loops.pop()
@@ -379,12 +381,24 @@ class Normalizer(CallLowering):
         self.emit(For(var, start, stop, step, body, self.loc(node), counter))
 
     def stmt_While(self, node):
-        cond = self.raw(node.test, hoist=False)     # re-evaluated every iteration
         brk, cont, exits = self.loop_flags(node)
         if brk:
             self.const_flag(brk, False, node)
-        body = self.loop_body(node, brk, cont, exits)
+        if self.calls_helper(node.test):
+            # `while f(x) > tol`: the condition becomes a flag computed before
+            # the loop and again at the end of every iteration
+            flag = self.namer.fresh("again", numbered=True)
+            self.opaque(self.raw(node.test), node, flag)
+            body = self.loop_body(node, brk, cont, exits, reevaluate=(node.test, flag))
+            cond = ast.Name(flag, ast.Load())
+        else:
+            cond = self.raw(node.test, hoist=False)     # re-evaluated every iteration
+            body = self.loop_body(node, brk, cont, exits)
         self.emit(While(cond, body, self.loc(node), self.namer.fresh("n_iter", numbered=True)))
+
+    def calls_helper(self, expr):
+        return any(isinstance(n, ast.Call) and inspect.isfunction(_python_function(self.resolve(n.func)))
+                   for n in ast.walk(expr))
 
     # -- expressions --------------------------------------------------------------------
     def expr(self, node, target=None):

@@ -178,3 +178,22 @@ def tuple_helper_early_return(x):
 
 case(tuple_helper_early_return, args=(0.7,), wrt="x", expect=lambda x: 3.0 * x * x)
 case(tuple_helper_early_return, args=(1.7,), wrt="x", expect=lambda x: 4.0 * x)
+
+
+def _residual(x, a):
+    return x * x - a
+
+
+def newton_helper_in_while(a):                    # a helper call in a while condition
+    x = a
+    k = 0
+    while abs(_residual(x, a)) > 1e-12 * a and k < 60:
+        k += 1
+        if k % 2 == 0:
+            x = x - _residual(x, a) / (2.0 * x)
+            continue
+        x = 0.5 * (x + a / x)
+    return x
+
+
+case(newton_helper_in_while, args=(2.0,), wrt="a", expect=lambda a: 0.5 / math.sqrt(a))
