@@ -118,6 +118,8 @@ class CallLowering:
         if len(node.args) != 1:
             raise self.error(node, f"np.{kind} needs one shape argument", f"np.{kind}")
         shape = node.args[0]
+        if isinstance(shape, ast.Attribute) and shape.attr == "shape":     # np.zeros(X.shape)
+            return self.op(f"{kind}_shape", (Name(self.array_name(shape.value)),), node, target, dtype=dtype)
         dims = shape.elts if isinstance(shape, ast.Tuple) else [shape]
         if not 1 <= len(dims) <= 2:
             raise self.error(node, "only 1-D and 2-D arrays are supported", "array rank",

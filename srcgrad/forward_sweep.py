@@ -205,6 +205,11 @@ class ForwardSweep:
             return f"{args[0].id}.shape[{args[1].value}]"
         if op == "len":
             return f"len({args[0].id})"
+        if op in ("size", "ndim"):
+            return f"{args[0].id}.{op}"
+        if op.endswith("_shape"):
+            dtype = "" if stmt.dtype == "float64" else f", dtype=np.{stmt.dtype if stmt.dtype != 'bool' else 'bool_'}"
+            return f"np.{op[:-6]}({args[0].id}.shape{dtype})"
         if op in ("zeros", "ones", "empty"):
             dims = ", ".join(atom_text(a) for a in args)
             dtype = "" if stmt.dtype == "float64" else f", dtype=np.{stmt.dtype if stmt.dtype != 'bool' else 'bool_'}"

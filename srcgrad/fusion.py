@@ -22,7 +22,7 @@ tape, one pass over the data.
 from .program import For, If, Name, Op, SetItem, While, reads, walk, writes
 from .typeinfer import is_array
 
-HOISTABLE_OPS = {"len", "shape", "copy", "float", "int", "opaque", "add", "sub", "mul", "floordiv", "mod"}
+HOISTABLE_OPS = {"len", "shape", "size", "ndim", "copy", "float", "int", "opaque", "add", "sub", "mul", "floordiv", "mod"}
 
 
 def choose(fn, types, active, plan):

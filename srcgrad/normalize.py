@@ -459,10 +459,13 @@ class Normalizer(CallLowering):
         if base is np or base is __import__("math"):
             if node.attr in CONSTANTS:
                 return Const(CONSTANTS[node.attr])
-        if isinstance(node.value, ast.Name) and node.value.id in self.scope.rename and node.attr == "shape":
-            raise self.error(node, "use X.shape[k] or `n, d = X.shape`", "x.shape", "index the shape tuple")
+        if isinstance(node.value, ast.Name) and isinstance(self.scope.rename.get(node.value.id), Name):
+            if node.attr in ("size", "ndim"):
+                return self.op(node.attr, (Name(self.array_name(node.value)),), node)
+            if node.attr == "shape":
+                raise self.error(node, "use X.shape[k] or `n, d = X.shape`", "x.shape", "index the shape tuple")
         raise self.error(node, f"attribute '{ast.unparse(node)}' is not supported", "attribute",
-                         "use math/np constants, x.shape[k] or len(x)")
+                         "use math/np constants, x.shape[k], x.size, x.ndim or len(x)")
 
     def resolve(self, func):
         """The object a call's function expression denotes (MISSING if local/unknown)."""

@@ -24,7 +24,6 @@ from .rules import RULES
 from .tape import recompute_order
 from .typeinfer import is_array
 
-BINDING_OPS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "array_copy"}
 
 
 class Generator(ForwardSweep):

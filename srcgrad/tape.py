@@ -32,7 +32,7 @@ from .program import For, If, Name, Op, SetItem, While, children, reads, walk, w
 from .rules import RULES
 from .typeinfer import is_array
 
-CHEAP_OPS = {"getitem", "copy", "len", "shape", "float", "int", "opaque"}
+CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
 
 

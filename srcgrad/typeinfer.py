@@ -14,6 +14,8 @@ from .rules import RULES
 SCALARS = ("bool", "int", "float")
 ARRAY_OPS = {"zeros", "ones", "empty"}
 LIKE_OPS = {"zeros_like", "ones_like", "empty_like", "array_copy"}
+SHAPE_OF_OPS = {"zeros_shape", "ones_shape", "empty_shape"}       # np.zeros(X.shape)
+INT_OPS = ("len", "shape", "size", "ndim")
 
 
 def is_array(t):
@@ -85,10 +87,12 @@ def op_type(stmt, types):
     arg_types = [_atom_type(a, types) for a in args]
     if op == "opaque":
         return "bool"
-    if op in ("len", "shape"):
+    if op in INT_OPS:
         return "int"
     if op in ARRAY_OPS:
         return ("array", len(args), stmt.dtype)
+    if op in SHAPE_OF_OPS:
+        return None if arg_types[0] is None else ("array", arg_types[0][1], stmt.dtype)
     if op in LIKE_OPS:
         return arg_types[0]
     if None in arg_types:
@@ -126,7 +130,7 @@ def _check(stmt, types):
         if len(stmt.index) != t[1]:
             raise _error(stmt, f"'{stmt.array}' is a {t[1]}-D array assigned with {len(stmt.index)} index(es)",
                          "assign single elements: A[i, j] = v", "indexing")
-    if isinstance(stmt, Op) and stmt.op in ("len", "shape") and not is_array(types.get(stmt.args[0].id)):
+    if isinstance(stmt, Op) and stmt.op in INT_OPS + tuple(SHAPE_OF_OPS) and not is_array(types.get(stmt.args[0].id)):
         raise _error(stmt, f"'{stmt.args[0].id}' is not an array", construct=stmt.op)
 
 
@@ -152,7 +156,7 @@ def _check_move(fn, block, pos, stmt):
     in_block = [s for s in block if source in reads(s) or source in writes(s)]
     first = in_block[0] if in_block else None
     ok = (source not in fn.params and not used_outside and in_block[-1] is stmt
-          and isinstance(first, Op) and first.target == source and first.op in ARRAY_OPS | LIKE_OPS)
+          and isinstance(first, Op) and first.target == source and first.op in ARRAY_OPS | LIKE_OPS | SHAPE_OF_OPS)
     if not ok:
         raise _error(stmt, f"`{stmt.loc.text}` makes two names share one array (an alias)",
                      "copy explicitly, e.g. b = a.copy(), or keep one name per array", "array alias")

@@ -197,3 +197,20 @@ def newton_helper_in_while(a):                    # a helper call in a while con
 
 
 case(newton_helper_in_while, args=(2.0,), wrt="a", expect=lambda a: 0.5 / math.sqrt(a))
+
+
+def shape_attributes(A, x):                       # np.zeros(A.shape), A.size, A.ndim
+    B = np.zeros(A.shape)
+    n, m = A.shape
+    for i in range(n):
+        for j in range(m):
+            B[i, j] = A[i, j] * x[j]
+    s = 0.0
+    for i in range(n):
+        for j in range(m):
+            s += B[i, j] * B[i, j]
+    return s / A.size + A.ndim
+
+
+case(shape_attributes, args=(np.arange(6.0).reshape(2, 3) / 5.0, np.array([0.5, -1.0, 2.0])), wrt=("A", "x"),
+     expect=lambda A, x: (2.0 * A * x * x / A.size, 2.0 * (A * A).sum(axis=0) * x / A.size))
