@@ -2,7 +2,6 @@
 near misses that must not be fused."""
 import math
 
-import numpy as np
 
 
 def mean_sq(w, b, X, y):                      # fused: `return L / n` needs only n
