@@ -30,9 +30,20 @@ _modules = {}
 
 
 def cache_dir():
-    path = Path(os.environ.get("SRCGRAD_CACHE_DIR") or Path.home() / ".cache" / "srcgrad")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """$SRCGRAD_CACHE_DIR, else ~/.cache/srcgrad, else a folder in the temp dir
+    (a read-only home must not stop srcgrad)."""
+    for path in (os.environ.get("SRCGRAD_CACHE_DIR"), Path.home() / ".cache" / "srcgrad",
+                 Path(tempfile.gettempdir()) / f"srcgrad-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"):
+        if not path:
+            continue
+        path = Path(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if os.access(path, os.W_OK):
+                return path
+        except OSError:
+            continue
+    raise OSError("srcgrad: no writable cache folder; set SRCGRAD_CACHE_DIR")
 
 
 def _runtime_digest():
