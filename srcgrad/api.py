@@ -138,7 +138,7 @@ class _GradFunction:
         kinds = tuple(kinds)
         if kinds not in self.compiled:
             self._check_wrt_kinds(kinds)
-            self.compiled[kinds] = pipeline.build(self.f, self.wrt, kinds)
+            self.compiled[kinds] = pipeline.build(self.f, self.wrt, kinds, value=self.with_value)
         return self.compiled[kinds]
 
     def _check_wrt_kinds(self, kinds):

@@ -54,7 +54,7 @@ class ForwardSweep:
 
     def forward(self, block, code, taping):
         for stmt in block:
-            if isinstance(stmt, Return):
+            if isinstance(stmt, Return) or stmt.sid in self.skip:
                 continue
             if isinstance(stmt, BreakIf):
                 with code.block(f"if {render(stmt.cond)}:"):

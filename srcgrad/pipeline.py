@@ -56,7 +56,7 @@ def normalized(func):
     return fn, normalizer.namer
 
 
-def build(func, wrt, kinds):
+def build(func, wrt, kinds, value=True):
     fn, namer = normalized(func)
     # an int passed for a wrt parameter is converted to float on entry
     types = typeinfer.run(fn, [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)])
@@ -71,7 +71,7 @@ def build(func, wrt, kinds):
     _dump("activity", sorted(active))
     plan = tape.run(fn, types, active)
     _dump("tape", plan.needs)
-    gen = Generator(fn, types, active, plan, wrt, kinds, copy.deepcopy(namer))
+    gen = Generator(fn, types, active, plan, wrt, kinds, copy.deepcopy(namer), want_value=value)
     primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"

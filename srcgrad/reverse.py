@@ -14,12 +14,13 @@ defined here; an earlier z is another value). `for` loops run reversed,
 Every backward step carries a ``# line N: <source>`` comment and the rule's
 label from the lecture (sum, product, max, split, chain through g').
 """
+import ast
 import re
 
 from . import fusion, preaccumulate
 from .emit import Code, is_zero, render, substitute
 from .forward_sweep import ForwardSweep, atom_text
-from .program import Const, For, If, Name, Op, Return, SetItem, While, reads, writes
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, walk, writes
 from .rules import RULES
 from .tape import recompute_order
 from .typeinfer import is_array
@@ -27,7 +28,9 @@ from .typeinfer import is_array
 
 
 class Generator(ForwardSweep):
-    def __init__(self, fn, types, active, plan, wrt, kinds, namer):
+    def __init__(self, fn, types, active, plan, wrt, kinds, namer, want_value=True):
+        self.want_value = want_value  # False: a fused loop may skip what only the value needs
+        self.skip = set()             # sids the forward sweep leaves out
         self.fn, self.types, self.active, self.plan = fn, types, active, plan
         self.wrt, self.kinds, self.namer = wrt, kinds, namer
         self.d = namer.d
@@ -128,15 +131,51 @@ class Generator(ForwardSweep):
                 code.line(f"{tape} = reserve({tape}, {top} + {counts[kind]})")
         self.last_line = None
         self.hoist_bounds_checks(code, loop)
+        if not self.want_value:
+            self.skip = self.value_only(loop.body)
         with code.block(f"for {loop.var} in {self.range_text(loop)}:"):
             self.forward(loop.body, code, taping=True)
             self.loop_body(code, loop)
+        self.skip = set()
         self.last_line = None
-        code.comment("forward sweep of the code after the loop: the value")
-        self.forward(after, code, taping=True)
-        code.line(f"{self.result} = {atom_text(self.return_atom())}")
+        if self.want_value:
+            code.comment("forward sweep of the code after the loop: the value")
+            self.forward(after, code, taping=True)
+            code.line(f"{self.result} = {atom_text(self.return_atom())}")
+        else:
+            code.line(f"{self.result} = 0.0  # only the gradient was asked for: the sums are not formed")
         code.comment("backward sweep of the code before the loop")
         self.backward(before, code)
+
+    def value_only(self, block):
+        """Statements of a fused loop body that only build the value (the sums
+        and what feeds nothing but them): a gradient-only adjoint skips them.
+        Element reads stay, with their bounds checks."""
+        needed = set()
+        for stmt in walk(block):
+            if self.plan.work.get(stmt.sid):
+                for need in self.plan.needs.get(stmt.sid, []):
+                    needed.add(need.name)
+                    needed.update(n for op in need.define for n in reads(op))
+            if isinstance(stmt, If):
+                needed.add(stmt.flag)
+            elif isinstance(stmt, For):
+                needed.update(a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name))
+            elif isinstance(stmt, (While, BreakIf)):
+                needed.update(n.id for n in ast.walk(stmt.cond) if isinstance(n, ast.Name))
+            elif isinstance(stmt, SetItem):
+                needed.update(reads(stmt))
+            elif isinstance(stmt, Op) and stmt.target in self.plan.restored:
+                needed.add(stmt.target)
+        changed = True
+        while changed:
+            changed = False
+            for stmt in walk(block):
+                if isinstance(stmt, Op) and stmt.target in needed and not set(reads(stmt)) <= needed:
+                    needed.update(reads(stmt))
+                    changed = True
+        return {s.sid for s in walk(block)
+                if isinstance(s, Op) and s.op != "getitem" and s.target not in needed}
 
     def program_order(self, names):
         """`names` ordered by first appearance: parameters, then definitions."""
