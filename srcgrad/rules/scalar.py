@@ -191,6 +191,61 @@ def erf(d_z, z, x):
     return d_z * 1.1283791670955126 * math.exp(-x * x)
 
 
+@rule("math.asinh(x)", label="asinh' = 1/sqrt(1+x²)")
+def asinh(d_z, z, x):
+    return d_z / math.sqrt(1.0 + x * x)
+
+
+@rule("math.acosh(x)", label="acosh' = 1/sqrt(x²−1)", domain=[(1.2, 3.0)])
+def acosh(d_z, z, x):
+    return d_z / math.sqrt(x * x - 1.0)
+
+
+@rule("math.atanh(x)", label="atanh' = 1/(1−x²)", domain=[UNIT])
+def atanh(d_z, z, x):
+    return d_z / (1.0 - x * x)
+
+
+@rule("2.0 ** x", label="exp2' = ln 2 · output")
+def exp2(d_z, z, x):
+    return d_z * z * 0.6931471805599453
+
+
+@rule("np.cbrt(x)", label="cbrt' = 1/(3·output²)", domain=[POS])
+def cbrt(d_z, z, x):
+    return d_z / (3.0 * z * z)
+
+
+@rule("x * 0.017453292519943295", label="radians: δ times π/180", cheap=True)
+def radians(d_z, z, x):
+    return d_z * 0.017453292519943295
+
+
+@rule("x * 57.29577951308232", label="degrees: δ times 180/π", cheap=True)
+def degrees(d_z, z, x):
+    return d_z * 57.29577951308232
+
+
+@rule("np.logaddexp(x, y)", label="logaddexp: δ·softmax weights")
+def logaddexp(d_z, z, x, y):
+    return d_z * math.exp(x - z), d_z * math.exp(y - z)
+
+
+@rule("np.logaddexp2(x, y)", label="logaddexp2: δ·base-2 softmax weights")
+def logaddexp2(d_z, z, x, y):
+    return d_z * 2.0 ** (x - z), d_z * 2.0 ** (y - z)
+
+
+@rule("math.erfc(x)", label="erfc' = −2/sqrt(π)·exp(−x²)")
+def erfc(d_z, z, x):
+    return -d_z * 1.1283791670955126 * math.exp(-x * x)
+
+
+@rule("np.fmod(x, y)", label="fmod: δ to x, −δ·trunc(x/y) to y", domain=[(0.3, 2.9), (1.1, 1.9)])
+def fmod(d_z, z, x, y):
+    return d_z, -d_z * np.trunc(x / y)
+
+
 # --- piecewise constant: zero gradient ------------------------------------------
 nondifferentiable("floor", "np.floor(x)")
 nondifferentiable("ceil", "np.ceil(x)")
@@ -218,13 +273,21 @@ CALLS = {
     math.erf: "erf", np.clip: "clip",
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.divide: "div", np.true_divide: "div",
     np.negative: "neg", np.reciprocal: "recip",
+    np.exp2: "exp2", np.cbrt: "cbrt", math.radians: "radians", np.radians: "radians", np.deg2rad: "radians",
+    math.degrees: "degrees", np.degrees: "degrees", np.rad2deg: "degrees", np.logaddexp: "logaddexp",
+    np.logaddexp2: "logaddexp2", math.erfc: "erfc", math.fmod: "fmod", np.fmod: "fmod",
+    np.mod: "mod", np.remainder: "mod",
 }
+for _fn in ("exp2", "cbrt"):
+    if hasattr(math, _fn):
+        CALLS[getattr(math, _fn)] = _fn
 for _name, _aliases in {
     "exp": ("exp",), "log": ("log",), "log10": ("log10",), "log2": ("log2",),
     "log1p": ("log1p",), "expm1": ("expm1",), "sqrt": ("sqrt",), "sin": ("sin",),
     "cos": ("cos",), "tan": ("tan",), "tanh": ("tanh",), "sinh": ("sinh",),
     "cosh": ("cosh",), "atan": ("atan", "arctan"), "asin": ("asin", "arcsin"),
-    "acos": ("acos", "arccos"),
+    "acos": ("acos", "arccos"), "asinh": ("asinh", "arcsinh"), "acosh": ("acosh", "arccosh"),
+    "atanh": ("atanh", "arctanh"),
 }.items():
     for _alias in _aliases:
         for _module in (math, np):
