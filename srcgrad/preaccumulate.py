@@ -34,16 +34,17 @@ def eligible(gen, loop, carried):
 
 
 class Preaccumulator:
-    def __init__(self, gen, code, carried):
+    def __init__(self, gen, code, carried, body):
         self.gen, self.code = gen, code
         self.carried = sorted(carried)
         self.form = {k: {k: "1.0"} for k in self.carried}   # name -> {entering δ: coefficient}
-        self.count = 0
+        # names the backward body reassigns (restores, recomputes): a coefficient
+        # must not refer to them by name, their value would change under it
+        self.changing = {s.target for s in body if isinstance(s, Op)}
 
     def coefficient(self, expr_text):
-        if _is_atomic(expr_text):
+        if _is_atomic(expr_text) and expr_text.lstrip("-") not in self.changing:
             return expr_text
-        self.count += 1
         name = self.gen.namer.fresh("c", numbered=True)
         self.code.line(f"{name} = {expr_text}")
         return name

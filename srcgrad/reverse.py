@@ -343,7 +343,7 @@ class Generator(ForwardSweep):
         carried = {s.target for s in loop.body if isinstance(s, Op) and s.target in self.active
                    and not is_array(self.types[s.target]) and s.target not in local}
         if preaccumulate.eligible(self, loop, carried):
-            preaccumulate.Preaccumulator(self, code, carried).run(loop.body)
+            preaccumulate.Preaccumulator(self, code, carried, loop.body).run(loop.body)
         else:
             self.backward(loop.body, code)
         self.zero = outside | local
