@@ -260,7 +260,10 @@ def _check(src, args, directory):
         return abs(a)
 
     probe._m, probe._pmax, probe._pmin, probe._pabs = _m, _pmax, _pmin, _pabs
-    value = probe.f(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+    try:
+        value = probe.f(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+    except (ValueError, OverflowError, ZeroDivisionError):
+        assume(False)     # the program itself fails here (e.g. sin of an overflowed value)
     assume(np.isfinite(value) and abs(value) < 1e4)
     assume(not margins or min(margins) > MARGIN)
 
