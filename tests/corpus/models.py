@@ -1,5 +1,7 @@
 """Realistic models written with loops: an MLP with a softmax cross-entropy, a
-Gaussian-mixture log-likelihood, a scalar LSTM, a Jacobi-smoothed heat equation.
+Gaussian-mixture log-likelihood, a scalar LSTM, a Jacobi-smoothed heat equation,
+RK4 with a helper right-hand side, a Kalman filter likelihood, log-sum-exp,
+leapfrog integration.
 Each mixes carried state, restored values and sums in one function."""
 import math
 import numpy as np
@@ -83,6 +85,58 @@ def heat_implicit_jacobi(u0, k, steps, iters):
     return s
 
 
+def rhs(t, y, k):
+    return -k * y + math.sin(t)
+
+def rk4(k, y0, h, n):
+    y = y0
+    t = 0.0
+    for i in range(n):
+        k1 = rhs(t, y, k)
+        k2 = rhs(t + 0.5 * h, y + 0.5 * h * k1, k)
+        k3 = rhs(t + 0.5 * h, y + 0.5 * h * k2, k)
+        k4 = rhs(t + h, y + h * k3, k)
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        t = t + h
+    return y * y
+
+def kalman(q, r, zs):
+    n = len(zs)
+    x = np.zeros(2)
+    P = np.ones(2)
+    nll = 0.0
+    for t in range(n):
+        x[0] = x[0] + x[1]
+        P[0] = P[0] + P[1] + q
+        s = P[0] + r
+        innov = zs[t] - x[0]
+        nll += 0.5 * (math.log(s) + innov * innov / s)
+        gain = P[0] / s
+        x[0] = x[0] + gain * innov
+        x[1] = x[1] + 0.1 * gain * innov
+        P[0] = (1.0 - gain) * P[0]
+        P[1] = P[1] * 0.99 + q
+    return nll
+
+def logsumexp_loop(x):
+    m = x[0]
+    for i in range(1, len(x)):
+        m = max(m, x[i])
+    s = 0.0
+    for i in range(len(x)):
+        s += math.exp(x[i] - m)
+    return m + math.log(s)
+
+def leapfrog(q0, p0, k, h, n):
+    q = q0
+    p = p0
+    for i in range(n):
+        p = p - 0.5 * h * k * math.sin(q)
+        q = q + h * p
+        p = p - 0.5 * h * k * math.sin(q)
+    return 0.5 * p * p + k * (1.0 - math.cos(q))
+
+
 from ._registry import case  # noqa: E402
 
 _RNG = np.random.default_rng(1)
@@ -95,3 +149,8 @@ case(gmm_loglik, args=(_RNG.standard_normal(3), _RNG.standard_normal(3) * 0.2, _
 case(lstm_scalar, args=(_RNG.standard_normal(2), _RNG.standard_normal(2), _RNG.standard_normal(2),
                         _RNG.standard_normal(2), _RNG.standard_normal(10)), wrt=("wi", "wf", "wo", "wc", "xs"))
 case(heat_implicit_jacobi, args=(_RNG.random(6), 0.3, 3, 4), wrt=("u0", "k"))
+case(rk4, args=(0.7, 1.2, 0.05, 40), wrt=("k", "y0", "h"))
+case(kalman, args=(0.1, 0.5, _RNG.standard_normal(12)), wrt=("q", "r", "zs"))
+case(logsumexp_loop, args=(_RNG.standard_normal(7),), wrt="x",
+     expect=lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum())
+case(leapfrog, args=(0.5, 0.2, 1.3, 0.05, 30), wrt=("q0", "p0", "k", "h"))
