@@ -6,13 +6,18 @@ Output: Python source text of
     <name>_primal(params)            the forward computation only
     <name>_adjoint(params, d_out)    forward sweep (with pushes) + backward sweep
 
+The forward sweep is emitted by `forward_sweep.ForwardSweep` (mixed in).
 The backward sweep visits statements last to first. For `z = g(x, y)` it
 restores what the plan says (pop, recompute), then adds the rule's δ
-contributions, ``d_x += …`` one per line, then restarts ``d_z = 0.0`` (z is
-defined here; an earlier z is another value). `for` loops run reversed,
-`if` replays the recorded branch, `while` runs its recorded trip count.
-Every backward step carries a ``# line N: <source>`` comment and the rule's
-label from the lecture (sum, product, max, split, chain through g').
+contributions, ``d_x += …`` one per line (the first one as ``d_x = …``: an
+IEEE ``0.0 + x`` is a real addition), then restarts ``d_z = 0.0`` where an
+earlier z exists. `for` loops run reversed (or forward when their iterations
+only add to sums, `fusion.order_free`), `if` replays the recorded branch,
+`while` runs its recorded trip count; a straight-line loop body carrying state
+is reversed by `preaccumulate`, and a fused loop (`fusion.choose`) gets the
+schedule of `fused_sweeps`. Every backward step carries a
+``# line N: <source>`` comment and the rule's label from the lecture (sum,
+product, max, split, chain through g').
 """
 import ast
 import re
