@@ -79,7 +79,7 @@ class Preaccumulator:
         form_z = self.form.get(z, {})
         if stmt.op == "getitem":
             terms = self.terms(form_z)
-            if terms:
+            if terms and stmt.args[0].id in self.gen.active:
                 self.code.line(f"{self.gen.d_index(stmt.args[0].id, stmt.args[1:])} += {terms}",
                                "read: δ back into the element")
             self.form[z] = {}

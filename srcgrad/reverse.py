@@ -270,7 +270,8 @@ class Generator(ForwardSweep):
             self.backward_binding(code, stmt)
             return
         if stmt.op == "getitem":
-            code.line(f"{self.d_index(stmt.args[0].id, stmt.args[1:])} += {d_z}", "read: δ back into the element")
+            if stmt.args[0].id in self.active:      # (an element of a constant array has no δ)
+                code.line(f"{self.d_index(stmt.args[0].id, stmt.args[1:])} += {d_z}", "read: δ back into the element")
         elif stmt.args[0] == Name(z):          # accumulation s = s ± e: d_s flows through unchanged
             if isinstance(stmt.args[1], Name) and stmt.args[1].id in self.active:
                 sign = "+=" if stmt.op == "add" else "-="

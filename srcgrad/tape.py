@@ -192,7 +192,7 @@ class _Planner:
         if isinstance(stmt, SetItem):
             return [a.id for a in stmt.index if isinstance(a, Name)]
         if stmt.op == "getitem":
-            return [a.id for a in stmt.args[1:] if isinstance(a, Name)]
+            return [a.id for a in stmt.args[1:] if isinstance(a, Name)] if stmt.args[0].id in self.active else []
         if stmt.op not in RULES:
             return []
         rule = RULES[stmt.op]
