@@ -489,6 +489,11 @@ class Normalizer(CallLowering):
     def array_name(self, node):
         if isinstance(node, ast.Name) and isinstance(self.scope.rename.get(node.id), Name):
             return self.scope.rename[node.id].id
+        if isinstance(node, ast.Name) and node.id not in self.scope.rename:
+            value = self.scope.parsed.namespace.get(node.id, MISSING)
+            kind = "undefined" if value is MISSING else f"a global or closure {type(value).__name__}"
+            raise self.error(node, f"'{node.id}' is {kind}, not an argument or local array", "global array",
+                             f"pass {node.id} as an argument")
         raise self.error(node, "expected an array variable", "indexing", "index a named array: x[i]")
 
     def subscript_parts(self, node):
