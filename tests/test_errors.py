@@ -160,6 +160,19 @@ def error_inside_helper(x):
     return _helper_with_try(x) + 1.0
 
 
+WEIGHTS = np.array([0.5, 2.0])
+
+
+def indexes_global_array(x):
+    return WEIGHTS[1] * x  # <- error here
+
+
+def returns_tuple_after_loop(x):
+    while x < 2.0:
+        x = x * 1.5
+    return x, x  # <- error here
+
+
 SYNTAX_CASES = [
     # (function, args, wrt, keyword expected in err.construct or str(err) -- or None)
     (uses_try, (1.5,), 0, "try"),
@@ -181,6 +194,8 @@ SYNTAX_CASES = [
     (calls_unknown_numpy, (1.5,), 0, None),
     (calls_operator_module, (1.5,), 0, None),
     (returns_tuple, (1.5, 0.5), 0, None),
+    (indexes_global_array, (1.5,), 0, "global array"),
+    (returns_tuple_after_loop, (1.5,), 0, "tuple"),
 ]
 
 
