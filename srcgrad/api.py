@@ -52,7 +52,7 @@ def source(g, *example_args, wrt=None):
     without, for the last compiled kinds or kinds guessed from the code."""
     gf = getattr(g, "__srcgrad__", None)
     if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
-        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False)
+        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False)
     if example_args:
         kinds = gf.convert(example_args)[1]
     elif gf.compiled:
@@ -85,7 +85,7 @@ class GradCheck:
 
 def check_grad(f, *args, wrt=0, eps=1e-6, rtol=1e-5):
     """Compare srcgrad's gradient of `f` at `args` with central differences."""
-    gf = _GradFunction(f, wrt, with_value=False)
+    gf = _GradFunction(f, wrt, with_value=False, public=False)
     values, kinds = gf.convert(args)
     compiled = gf.get(kinds)
     out = gf.run(compiled, values)
@@ -123,7 +123,7 @@ def _central_difference(primal, values, pos, eps):
 
 # -- the gradient function object ---------------------------------------------------------
 class _GradFunction:
-    def __init__(self, f, wrt, with_value):
+    def __init__(self, f, wrt, with_value, public=True):
         parsed = parse(f)                     # fails early on source-less functions
         self.f = parsed.func
         pipeline.normalized(self.f)           # unsupported syntax is reported at once
@@ -132,7 +132,8 @@ class _GradFunction:
         self.single = not isinstance(wrt, (tuple, list))
         self.with_value = with_value
         self.compiled = {}
-        self.wrapper = self._make_wrapper()
+        # only a gradient handed to the user gets a Python wrapper and a Numba overload
+        self.wrapper = self._make_wrapper() if public else None
 
     def get(self, kinds):
         kinds = tuple(kinds)

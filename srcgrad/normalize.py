@@ -31,9 +31,11 @@ from .rules.scalar import CONSTANTS
 
 
 def run(parsed):
-    """Normalize a parsed function into a `program.Function`."""
+    """Fence and normalize a parsed function: (`program.Function`, the `Namer`
+    holding every name it uses, for collision-free names in later stages)."""
     fence.run(parsed)
-    return Normalizer(parsed).function()
+    normalizer = Normalizer(parsed)
+    return normalizer.function(), normalizer.namer
 
 
 def jumps(stmt):

@@ -49,12 +49,9 @@ def _dump(stage, value):
 @lru_cache(maxsize=None)
 def normalized(func):
     """parse → fence → normalize, once per function (independent of argument kinds)."""
-    parsed = parse.parse(func)
-    normalizer = normalize.Normalizer(parsed)
-    normalize.fence.run(parsed)
-    fn = normalizer.function()
+    fn, namer = normalize.run(parse.parse(func))
     _dump("normalize", fn)
-    return fn, normalizer.namer
+    return fn, namer
 
 
 def build(func, wrt, kinds, value=True):
@@ -80,7 +77,3 @@ def build(func, wrt, kinds, value=True):
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
                     getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"))
-
-
-def walk_ir(fn):
-    return list(walk(fn.body))
