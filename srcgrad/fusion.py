@@ -19,7 +19,7 @@ Then srcgrad schedules, like a hand-written adjoint:
 Nothing of an iteration is kept beyond the iteration: no trajectory on the
 tape, one pass over the data.
 """
-from .program import For, If, Name, Op, SetItem, While, reads, walk, writes
+from .program import For, If, Name, Op, SetItem, While, control_reads, reads, walk, writes
 from .typeinfer import is_array
 
 HOISTABLE_OPS = {"len", "shape", "size", "ndim", "copy", "float", "int", "opaque", "add", "sub", "mul", "floordiv", "mod"}
@@ -50,7 +50,7 @@ def order_free(fn, loop, types, plan):
     written = set().union(*(writes(s) for s in body))
     inside = {s.sid for s in walk(body)}
     outside_reads = {n for s in walk(fn.body) if s.sid not in inside and s is not loop
-                     for n in reads(s) + _struct_reads(s)}
+                     for n in reads(s) + control_reads(s)}
     return all(_is_sum(n, body) or (_iteration_local(n, body) and n not in outside_reads) for n in written)
 
 
@@ -62,7 +62,7 @@ def _check(fn, types, active, plan, idx):
     if any(isinstance(s, SetItem) or (isinstance(s, Op) and is_array(types.get(s.target)))
            for s in walk(loop.body)):
         return None
-    post_reads = {n for s in walk(post) for n in reads(s) + _struct_reads(s)}
+    post_reads = {n for s in walk(post) for n in reads(s) + control_reads(s)}
     for name in loop_writes:
         if _is_sum(name, loop.body):
             continue
@@ -83,14 +83,6 @@ def _check(fn, types, active, plan, idx):
     return tuple(hoisted)
 
 
-def _struct_reads(stmt):
-    if isinstance(stmt, If):
-        return [stmt.flag]
-    if isinstance(stmt, For):
-        return [a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name)]
-    return []
-
-
 def _is_sum(name, body):
     """Written only by `name = name ± e`, read by nothing else in the body."""
     found = False
@@ -101,7 +93,7 @@ def _is_sum(name, body):
             if name in [a.id for a in stmt.args[1:] if isinstance(a, Name)]:
                 return False
             found = True
-        elif name in reads(stmt) or name in _struct_reads(stmt):
+        elif name in reads(stmt) or name in control_reads(stmt):
             return False
     return found
 
@@ -111,7 +103,7 @@ def _iteration_local(name, body):
     first statement touching it assigns it without reading it, or is a nested
     block where that holds and after which `name` is not read."""
     for pos, stmt in enumerate(body):
-        touched = set(reads(stmt)) | set(_struct_reads(stmt)) | writes(stmt)
+        touched = set(reads(stmt)) | set(control_reads(stmt)) | writes(stmt)
         if name not in touched:
             continue
         if isinstance(stmt, Op):
@@ -120,14 +112,14 @@ def _iteration_local(name, body):
             return True
         if isinstance(stmt, While) and stmt.counter == name:
             return True
-        if name in _struct_reads(stmt):
+        if name in control_reads(stmt):
             return False
         blocks = [stmt.body] + ([stmt.orelse] if isinstance(stmt, If) else [])
         if not all(_iteration_local(name, b) for b in blocks):
             return False
         if isinstance(stmt, If) and all(_assigns(name, b) for b in blocks):
             return True                   # assigned on every path through the if
-        later = {n for s in body[pos + 1:] for n in reads(s) + _struct_reads(s)}
+        later = {n for s in body[pos + 1:] for n in reads(s) + control_reads(s)}
         return name not in later
     return True
 

@@ -162,6 +162,18 @@ def reads(stmt):
     return []
 
 
+def control_reads(stmt):
+    """Names a structured statement itself reads to decide what runs: an if's
+    flag, a for loop's bounds, a while's or BreakIf's condition."""
+    if isinstance(stmt, If):
+        return [stmt.flag]
+    if isinstance(stmt, For):
+        return atom_names((stmt.start, stmt.stop, stmt.step))
+    if isinstance(stmt, (While, BreakIf)):
+        return raw_names(stmt.cond)
+    return []
+
+
 def writes(stmt):
     """Names a statement (with everything nested in it) may assign."""
     if isinstance(stmt, Op):

@@ -19,13 +19,12 @@ schedule of `fused_sweeps`. Every backward step carries a
 ``# line N: <source>`` comment and the rule's label from the lecture (sum,
 product, max, split, chain through g').
 """
-import ast
 import re
 
 from . import fusion, preaccumulate
 from .emit import Code, is_zero, render, substitute
 from .forward_sweep import ForwardSweep, atom_text
-from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, walk, writes
+from .program import Const, For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
 from .rules import RULES
 from .tape import recompute_order
 from .typeinfer import is_array
@@ -162,13 +161,8 @@ class Generator(ForwardSweep):
                 for need in self.plan.needs.get(stmt.sid, []):
                     needed.add(need.name)
                     needed.update(n for op in need.define for n in reads(op))
-            if isinstance(stmt, If):
-                needed.add(stmt.flag)
-            elif isinstance(stmt, For):
-                needed.update(a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name))
-            elif isinstance(stmt, (While, BreakIf)):
-                needed.update(n.id for n in ast.walk(stmt.cond) if isinstance(n, ast.Name))
-            elif isinstance(stmt, SetItem):
+            needed.update(control_reads(stmt))
+            if isinstance(stmt, SetItem):
                 needed.update(reads(stmt))
             elif isinstance(stmt, Op) and stmt.target in self.plan.restored:
                 needed.add(stmt.target)

@@ -20,6 +20,7 @@ CASES = [
     (fused.carried, (0.4, x), ("w",), False),
     (fused.branchy, (0.9, -0.1, x), ("w", "b"), True),
     (fused.before_and_after, (0.6, x), ("w",), True),
+    (fused.sum_read_by_while, (0.6, np.abs(x)), ("w",), False),
 ]
 MARK = "each one's forward and backward sweep run together"
 

@@ -65,3 +65,13 @@ def before_and_after(w, x):                   # fused: code before the loop need
     for i in range(len(x)):
         s += c * x[i] * w
     return s - w2 * c
+
+
+def sum_read_by_while(w, x):                  # not fused: a while condition reads the sum
+    s = 0.0
+    for i in range(len(x)):
+        k = 0
+        while s < 1.0 and k < 3:
+            k += 1
+        s += w * x[i] * (k + 1)
+    return s
