@@ -8,18 +8,21 @@ piecewise-constant primitive (floor, int, comparisons).
 """
 from .program import Name, Op, Return, SetItem, walk
 from .rules import RULES
+from .rules.arrays import ARRAY_RULES
 from .typeinfer import is_float
 
 # ops through which a δ can flow from output to input (structural ones included)
-_FLOWS = {"copy", "float", "getitem", "array_copy"}
+_FLOWS = {"copy", "float", "getitem", "array_copy", "slice", "dot"}
 
 
 def _flows(stmt):
     """(output, inputs) pairs along which dependence propagates."""
     if isinstance(stmt, Op):
         if stmt.op == "getitem":
-            return stmt.target, [stmt.args[0].id]
-        if stmt.op in _FLOWS or (stmt.op in RULES and RULES[stmt.op].differentiable):
+            return stmt.target, [stmt.args[0].id] if isinstance(stmt.args[0], Name) else []
+        if stmt.op in ("slice",):
+            return stmt.target, [stmt.args[0].id] if isinstance(stmt.args[0], Name) else []
+        if stmt.op in _FLOWS or stmt.op in ARRAY_RULES or (stmt.op in RULES and RULES[stmt.op].differentiable):
             return stmt.target, [a.id for a in stmt.args if isinstance(a, Name)]
         return stmt.target, []
     if isinstance(stmt, SetItem):

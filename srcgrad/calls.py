@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fence
+from .array_calls import ARRAY_METHODS
 from .parse import MISSING, parse
 from .program import Const, Name
 from .rules import CALLS, RULES
@@ -55,12 +56,11 @@ class CallLowering:
 
     def call(self, node, target):
         func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
-                func.value.id in self.scope.rename:
-            if func.attr == "copy" and not node.args and not node.keywords:
-                return self.op("array_copy", (Name(self.array_name(func.value)),), node, target)
+        if isinstance(func, ast.Attribute) and self.resolve(func.value) is MISSING:
+            if func.attr in ARRAY_METHODS:
+                return self.array_method(node, target)
             raise self.error(node, f"method '.{func.attr}()' is not supported", f".{func.attr}()",
-                             "use x.copy(), len(x), x.shape or loops over elements")
+                             "use NumPy functions (np.sum(x, axis=0)), x.copy(), x.reshape, x.T or loops")
         obj = self.resolve(func)
         label = ast.unparse(func)
         if obj is MISSING:
@@ -76,6 +76,9 @@ class CallLowering:
         if obj in CREATE_LIKE:
             self.no_keywords(node, label)
             return self.op(CREATE_LIKE[obj], (Name(self.array_name(node.args[0])),), node, target)
+        lowered = self.array_call(node, obj, target)
+        if lowered is not None:
+            return lowered
         if _hashable(obj) and obj in CALLS:
             return self.primitive(node, CALLS[obj], label, target)
         if obj is range:
@@ -122,7 +125,8 @@ class CallLowering:
             return self.op(f"{kind}_shape", (Name(self.array_name(shape.value)),), node, target, dtype=dtype)
         dims = shape.elts if isinstance(shape, ast.Tuple) else [shape]
         if not 1 <= len(dims) <= 2:
-            raise self.error(node, "only 1-D and 2-D arrays are supported", "array rank",
+            raise self.error(node, f"np.{kind} with {len(dims)} dimensions: only 1-D and 2-D arrays are supported",
+                             "array rank",
                              "use 1-D or 2-D arrays")
         return self.op(kind, tuple(self.expr(d) for d in dims), node, target, dtype=dtype)
 

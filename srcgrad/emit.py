@@ -28,6 +28,28 @@ def atom_ast(atom):
     return ast.Constant(value)
 
 
+def atom_text(atom):
+    return render(atom_ast(atom))
+
+
+def index_text(array, index, spec=None):
+    """`A[i, j]`, `A[i]` or, with a slice spec, `A[1:, j]` / `x[:, None]`."""
+    atoms = iter([atom_text(a) for a in index])
+    if spec is None:
+        return f"{array}[{', '.join(atoms)}]"
+    parts = []
+    for part in spec:
+        if part == "i":
+            parts.append(next(atoms))
+        elif part == "n":
+            parts.append("None")
+        else:
+            _, has_start, has_stop, has_step = part
+            text = (next(atoms) if has_start else "") + ":" + (next(atoms) if has_stop else "")
+            parts.append(text + (":" + next(atoms) if has_step else ""))
+    return f"{array}[{', '.join(parts)}]"
+
+
 def render(expr):
     # one line always: astor would otherwise wrap long expressions
     text = astor.to_source(expr, pretty_source="".join).strip()

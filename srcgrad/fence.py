@@ -37,7 +37,6 @@ FORBIDDEN = {
     ast.JoinedStr: ("f-string", "strings are not supported in differentiated code"),
     ast.NamedExpr: ("walrus :=", "assign on its own line"),
     ast.Starred: ("starred expression", "pass arguments one by one"),
-    ast.Slice: ("slice", "index elements one at a time (a[i], A[i, j])"),
     ast.Match: ("match", "use if/elif/else"),
 }
 
@@ -60,9 +59,6 @@ def run(parsed):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
             raise error_at(parsed, node, "print has a side effect and no derivative", "print",
                            "remove print calls from the differentiated function")
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-            raise error_at(parsed, node, "matrix products are not supported yet", "@",
-                           "write the product as explicit loops over elements")
         if isinstance(node, (ast.For, ast.While)) and node.orelse:
             raise error_at(parsed, node, "loop else-clauses are not supported", "for-else",
                            "use a flag variable instead")

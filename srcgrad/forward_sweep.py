@@ -10,14 +10,10 @@ sweep without pushes.
 """
 import os
 
-from .emit import atom_ast, render, substitute
+from .emit import atom_text, index_text, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
-from .rules import RULES
+from .rules import RULES, arrays
 from .typeinfer import is_array
-
-
-def atom_text(atom):
-    return render(atom_ast(atom))
 
 
 class ForwardSweep:
@@ -35,13 +31,14 @@ class ForwardSweep:
             if adjoint and p in self.wrt and kind == "int":
                 code.line(f"{p} = float({p})")
         if adjoint:
-            for name in self.program_order(self.active):
+            for name in self.program_order(set(self.active) | set(self.plan.restored)):
                 t = self.types[name]
                 if is_array(t) and name not in self.fn.params:
                     shape = "0" if t[1] == 1 else "(0, 0)"
-                    code.line(f"{name} = np.empty({shape})", "bound on every path")
+                    dtype = "" if t[2] == "float64" else f", dtype=np.{t[2] if t[2] != 'bool' else 'bool_'}"
+                    code.line(f"{name} = np.empty({shape}{dtype})", "bound on every path")
             for name in self.plan.restored:
-                if name not in self.fn.params:
+                if name not in self.fn.params and not is_array(self.types[name]):
                     initial = {"float": "0.0", "int": "0", "bool": "False"}[self.types[name]]
                     code.line(f"{name} = {initial}", "its old value is saved before each assignment")
 
@@ -49,7 +46,7 @@ class ForwardSweep:
         used = set()
         for stmt in walk(self.fn.body):
             for kind, _ in self.plan.pushes(stmt) if self.plan.work.get(stmt.sid) else []:
-                used.add(kind)
+                used.add(kind[0])
         return used
 
     def forward(self, block, code, taping):
@@ -69,7 +66,7 @@ class ForwardSweep:
                 code.line(f"{stmt.target} = {self.op_text(stmt)}")
             elif isinstance(stmt, SetItem):
                 sign = {"set": "=", "add": "+=", "sub": "-="}[stmt.mode]
-                code.line(f"{self.index_text(stmt.array, stmt.index)} {sign} {atom_text(stmt.value)}")
+                code.line(f"{index_text(stmt.array, stmt.index, stmt.spec)} {sign} {atom_text(stmt.value)}")
             elif isinstance(stmt, If):
                 with code.block(f"if {stmt.flag}:"):
                     self.forward(stmt.body, code, taping)
@@ -127,7 +124,8 @@ class ForwardSweep:
             if not self.plan.work.get(stmt.sid):
                 continue
             for kind, _ in self.plan.pushes(stmt):
-                counts[kind] += 1
+                if kind in counts:          # (arrays, 'fa', grow the tape themselves)
+                    counts[kind] += 1
             if isinstance(stmt, If):
                 branches = []
                 for child in (stmt.body, stmt.orelse):
@@ -140,6 +138,10 @@ class ForwardSweep:
     def push(self, code, stmt, pushes):
         checked = self.plan.reserved_loop(stmt) is None
         for kind, value in pushes:
+            if kind == "fa":
+                tape, top = self.tape["f"]
+                code.line(f"{tape}, {top} = push_array({tape}, {top}, {value})")
+                continue
             tape, top = self.tape[kind]
             if checked:
                 code.line(f"{tape} = grow({tape}, {top})")
@@ -163,6 +165,8 @@ class ForwardSweep:
             array, index = access
             where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
             for k, atom in enumerate(index):
+                if self.rank(atom):
+                    continue
                 if atom == Name(loop.var):
                     test = f"{stop} > {array}.shape[{k}]"
                 elif isinstance(atom, Const) or atom.id not in written:
@@ -186,7 +190,7 @@ class ForwardSweep:
         array, index = access
         tests = []
         for k, atom in enumerate(index):
-            if k in self.checked.get(stmt.sid, ()):
+            if k in self.checked.get(stmt.sid, ()) or self.rank(atom):
                 continue
             i = atom_text(atom)
             tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
@@ -200,7 +204,14 @@ class ForwardSweep:
         if op == "opaque":
             return render(stmt.raw)
         if op == "getitem":
-            return self.index_text(args[0].id, args[1:])
+            fancy = [a for a in args[1:] if is_array(self.types.get(getattr(a, "id", None)))]
+            if len(fancy) == 2:
+                return f"gather2({', '.join(atom_text(a) for a in args)})"
+            return self.index_text(args[0].id, args[1:]) + self.copy_suffix(stmt)
+        if op == "slice":
+            return index_text(args[0].id, args[1:], stmt.static) + self.copy_suffix(stmt)
+        if op == "arange":
+            return f"np.arange({', '.join(atom_text(a) for a in args)})"
         if op == "shape":
             return f"{args[0].id}.shape[{args[1].value}]"
         if op == "len":
@@ -218,8 +229,32 @@ class ForwardSweep:
             return f"np.{op}({args[0].id})"
         if op == "array_copy":
             return f"{args[0].id}.copy()"
+        ranks = [self.rank(a) for a in args]
+        if op == "dot":
+            found = arrays.dot_variant(ranks, stmt.static)
+            return render(substitute(found.primal, dict(zip(("x", "y"), args))))
+        if op in arrays.ARRAY_RULES or any(ranks):
+            found = arrays.variant(op, ranks, stmt.static)
+            inputs = arrays.ARRAY_RULES[op].inputs if op in arrays.ARRAY_RULES else RULES[op].inputs
+            text = render(substitute(found.primal, dict(zip(inputs, args))))
+            return text + (self.copy_suffix(stmt) if op in ("transpose", "reshape") else "")
         rule = RULES[op]
         return render(substitute(rule.primal, dict(zip(rule.inputs, args))))
+
+    def rank(self, atom):
+        t = self.types.get(atom.id) if isinstance(atom, Name) else None
+        return t[1] if is_array(t) else 0
+
+    def copy_suffix(self, stmt):
+        """A view of an array that is written later is taken as a copy: the
+        adjoint keeps values, and the user's code never sees the difference
+        (writes through views and reads of views after a write are rejected)."""
+        if not is_array(self.types.get(stmt.target)):
+            return ""
+        written = getattr(self, "_written", None)
+        if written is None:
+            written = self._written = {s.array for s in walk(self.fn.body) if isinstance(s, SetItem)}
+        return ".copy()" if stmt.args[0].id in written else ""
 
     def index_text(self, array, index):
         return f"{array}[{', '.join(atom_text(i) for i in index)}]"
@@ -228,9 +263,9 @@ class ForwardSweep:
 
 
 def _access(stmt):
-    """(array, index atoms) of an element read or write, else None."""
-    if isinstance(stmt, SetItem):
+    """(array, index atoms) of an element or row read or write, else None."""
+    if isinstance(stmt, SetItem) and stmt.spec is None:
         return stmt.array, stmt.index
-    if isinstance(stmt, Op) and stmt.op == "getitem":
+    if isinstance(stmt, Op) and stmt.op == "getitem" and isinstance(stmt.args[0], Name):
         return stmt.args[0].id, stmt.args[1:]
     return None

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import fence
+from .array_calls import ArrayLowering
 from .calls import CallLowering, Scope, _python_function, local_names
 from .naming import Namer
 from .parse import MISSING, error_at
@@ -56,7 +57,7 @@ def jumps(stmt):
     return found
 
 
-class Normalizer(CallLowering):
+class Normalizer(CallLowering, ArrayLowering):
     def __init__(self, parsed):
         self.parsed = parsed
         taken = set(local_names(parsed.node))
@@ -211,9 +212,9 @@ class Normalizer(CallLowering):
         if isinstance(target, ast.Name):
             self.expr(value, self.store(target))
         elif isinstance(target, ast.Subscript):
-            array, index = self.subscript_parts(target)
+            array, index, spec = self.store_parts(target)
             atom = self.expr(value)
-            self.emit(SetItem(array, index, atom, "set", self.loc(node)))
+            self.emit(SetItem(array, index, atom, "set", self.loc(node), spec))
         elif isinstance(target, ast.Tuple):
             self.assign_tuple(target, value, node)
         else:
@@ -239,7 +240,7 @@ class Normalizer(CallLowering):
         if not isinstance(value, ast.Tuple) or len(value.elts) != len(target.elts):
             raise self.error(node, "the right side must be a tuple of the same length (or X.shape)",
                              "tuple assignment", "assign the values one by one")
-        written = set(names) | {self.subscript_parts(e)[0] for e in target.elts if isinstance(e, ast.Subscript)}
+        written = set(names) | {self.store_parts(e)[0] for e in target.elts if isinstance(e, ast.Subscript)}
         atoms = []
         for elt in value.elts:
             atom = self.expr(elt)
@@ -250,8 +251,16 @@ class Normalizer(CallLowering):
             if isinstance(elt, ast.Name):
                 self.bind(atom, node, self.store(elt))
             else:
-                array, index = self.subscript_parts(elt)
-                self.emit(SetItem(array, index, atom, "set", self.loc(node)))
+                array, index, spec = self.store_parts(elt)
+                self.emit(SetItem(array, index, atom, "set", self.loc(node), spec))
+
+    def store_parts(self, target):
+        """(array name, index atoms, slice spec or None) of an assignment target."""
+        parts = self.slice_parts(target)
+        if parts is None:
+            return self.subscript_parts(target) + (None,)
+        base, spec, atoms = parts
+        return self.array_name(base), atoms, spec
 
     def store(self, name_node):
         atom = self.scope.rename.get(name_node.id)
@@ -270,14 +279,17 @@ class Normalizer(CallLowering):
             rhs = self.expr(node.value)
             self.op(opname, (Name(name), rhs), node, name)
         elif isinstance(target, ast.Subscript):
-            array, index = self.subscript_parts(target)
+            array, index, spec = self.store_parts(target)
             rhs = self.expr(node.value)
             if opname in ("add", "sub"):
-                self.emit(SetItem(array, index, rhs, opname, self.loc(node)))
+                self.emit(SetItem(array, index, rhs, opname, self.loc(node), spec))
             else:
-                old = self.op("getitem", (Name(array),) + index, node)
+                if spec is None:
+                    old = self.op("getitem", (Name(array),) + index, node)
+                else:
+                    old = self.op("slice", (Name(array),) + index, node, static=spec)
                 new = self.op(opname, (old, rhs), node)
-                self.emit(SetItem(array, index, new, "set", self.loc(node)))
+                self.emit(SetItem(array, index, new, "set", self.loc(node), spec))
         else:
             raise self.error(node, "unsupported augmented assignment target", "augmented assignment")
 
@@ -431,6 +443,8 @@ class Normalizer(CallLowering):
                     return self.bind(Const(-operand.value), node, target)
                 return self.op(UNARY[ast.USub], (operand,), node, target)
             return Name(self.opaque(self.raw(node), node, target))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            return self.compare_value(node, target)
         if isinstance(node, (ast.Compare, ast.BoolOp)):
             return Name(self.opaque(self.raw(node), node, target))
         if isinstance(node, ast.IfExp):
@@ -461,6 +475,8 @@ class Normalizer(CallLowering):
         if base is np or base is __import__("math"):
             if node.attr in CONSTANTS:
                 return Const(CONSTANTS[node.attr])
+        if node.attr == "T" and self.resolve(node.value) is MISSING:
+            return self.op("transpose", (self.expr(node.value),), node)
         if isinstance(node.value, ast.Name) and isinstance(self.scope.rename.get(node.value.id), Name):
             if node.attr in ("size", "ndim"):
                 return self.op(node.attr, (Name(self.array_name(node.value)),), node)
@@ -518,8 +534,27 @@ class Normalizer(CallLowering):
             if not (isinstance(k, ast.Constant) and isinstance(k.value, int)):
                 raise self.error(node, "x.shape must be indexed by a constant", "x.shape[k]")
             return self.op("shape", (Name(array), Const(k.value)), node, target)
+        sliced = self.slice_read(node, target)
+        if sliced is not None:
+            return sliced
+        base = node
+        while isinstance(base, ast.Subscript):
+            base = base.value
+        if not isinstance(base, ast.Name):     # (x * y)[i], A.T[0]: index a computed array
+            array = self.expr(base)
+            index = tuple(self.expr(i) for i in _flat_index(node))
+            return self.op("getitem", (array,) + index, node, target)
         array, index = self.subscript_parts(node)
         return self.op("getitem", (Name(array),) + index, node, target)
+
+def _flat_index(node):
+    out = []
+    while isinstance(node, ast.Subscript):
+        idx = node.slice
+        out = list(idx.elts if isinstance(idx, ast.Tuple) else [idx]) + out
+        node = node.value
+    return out
+
 
 def _unreverse(iterable, resolve):
     """`reversed(range(n))` / `reversed(range(a, b))` as `range(b - 1, a - 1, -1)`."""

@@ -56,8 +56,10 @@ def normalized(func):
 
 def build(func, wrt, kinds, value=True):
     fn, namer = normalized(func)
+    namer = copy.deepcopy(namer)
     # an int passed for a wrt parameter is converted to float on entry
     types = typeinfer.run(fn, [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)])
+    fn = typeinfer.split_array_updates(fn, types, namer)
     _dump("typeinfer", types)
     ret = [s for s in fn.body if isinstance(s, Return)][-1]
     ret_type = types.get(ret.value.id) if hasattr(ret.value, "id") else "float"
@@ -69,7 +71,7 @@ def build(func, wrt, kinds, value=True):
     _dump("activity", sorted(active))
     plan = tape.run(fn, types, active)
     _dump("tape", plan.needs)
-    gen = Generator(fn, types, active, plan, wrt, kinds, copy.deepcopy(namer), want_value=value)
+    gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value)
     primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"

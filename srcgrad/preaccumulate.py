@@ -18,6 +18,7 @@ from .emit import render, substitute
 from .program import Const, Name, Op
 from .fusion import _is_sum
 from .rules import RULES
+from .typeinfer import is_array
 
 MAX_CARRIED = 4
 
@@ -29,6 +30,9 @@ def eligible(gen, loop, carried):
     if not all(isinstance(s, Op) for s in loop.body):
         return False
     if any(s.target in gen.active and (s.op not in RULES and s.op != "getitem") for s in loop.body):
+        return False
+    if any(is_array(gen.types.get(a.id)) for s in loop.body if s.op != "getitem"
+           for a in s.args if isinstance(a, Name)):
         return False
     return any(not _is_sum(name, loop.body) for name in carried)
 

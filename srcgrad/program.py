@@ -50,17 +50,20 @@ class Op:
     loc: Loc
     raw: Optional[ast.expr] = None
     dtype: str = "float64"
+    static: tuple = ()       # non-atom arguments: (("axis", 0), ("keepdims", True)) or a slice spec
     sid: int = field(default_factory=_next_id)
 
 
 @dataclass(frozen=True, eq=False)
 class SetItem:
-    """array[index] = value (mode 'set'), += value ('add') or -= value ('sub')."""
+    """array[index] = value (mode 'set'), += value ('add') or -= value ('sub').
+    With a slice `spec` (see `slice_text`), index holds the atoms the spec consumes."""
     array: str
     index: tuple
     value: Atom
     mode: str
     loc: Loc
+    spec: Optional[tuple] = None
     sid: int = field(default_factory=_next_id)
 
 

@@ -19,14 +19,16 @@ schedule of `fused_sweeps`. Every backward step carries a
 ``# line N: <source>`` comment and the rule's label from the lecture (sum,
 product, max, split, chain through g').
 """
+import ast
 import re
 
 from . import fusion, preaccumulate
-from .emit import Code, is_zero, render, substitute
-from .forward_sweep import ForwardSweep, atom_text
+from .errors import SrcgradError
+from .emit import Code, atom_text, index_text, is_zero, render, substitute
+from .forward_sweep import ForwardSweep
 from .program import Const, For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
-from .rules import RULES
-from .tape import recompute_order
+from .rules import RULES, arrays
+from .tape import recompute_order, rule_templates
 from .typeinfer import is_array
 
 
@@ -44,6 +46,8 @@ class Generator(ForwardSweep):
         self.last_line = None
         self.redefined = self.names_redefined()
         self.checked = {}            # sid -> axes whose bounds a loop already checked
+        self.shape_vars = {}         # array -> variable holding its shape popped from the tape
+        self.handed_off = False
 
     def names_redefined(self):
         """Names assigned at several places or inside a loop."""
@@ -103,7 +107,7 @@ class Generator(ForwardSweep):
         for k in range(start, stop):
             line = code.lines[k]
             name = line.split(" = ")[0].strip()
-            if line.endswith(" = 0.0"):
+            if line.endswith(" = 0.0") or re.search(r" = np\.zeros_like\(\w+\)$", line):
                 word = re.compile(rf"\b{re.escape(name)}\b")
                 first = next((ln for ln in code.lines[stop:] if word.search(ln.split("#")[0])), "")
                 if first.startswith(f"    {name} = ") and word.search(first.split(" = ", 1)[1].split("#")[0]) is None:
@@ -190,7 +194,7 @@ class Generator(ForwardSweep):
         for name in self.program_order(self.active):
             t = self.types[name]
             code.line(f"{self.d(name)} = np.zeros_like({name})" if is_array(t) else f"{self.d(name)} = 0.0")
-        self.zero = {n for n in self.active if not is_array(self.types[n])}
+        self.zero = set(self.active)     # (an array's δ: zeros of its final shape, until assigned)
         ret = self.return_atom()
         if isinstance(ret, Name) and ret.id in self.active:
             self.add_delta(code, ret.id, self.d_out, "δ of the output")
@@ -221,8 +225,12 @@ class Generator(ForwardSweep):
                 if stmt.target in self.active:
                     self.backward_op(code, stmt)
                 self.pop_old_value(code, stmt)
+                if stmt.target in self.active and is_array(self.types[stmt.target]):
+                    self.restart_array(code, stmt)
             elif isinstance(stmt, SetItem):
-                self.backward_setitem(code, stmt)
+                if stmt.array in self.active:
+                    self.backward_setitem(code, stmt)
+                self.pop_old_region(code, stmt)
             elif isinstance(stmt, If):
                 self.backward_if(code, stmt)
             elif isinstance(stmt, For):
@@ -241,6 +249,19 @@ class Generator(ForwardSweep):
     def restore(self, code, stmt):
         needs = self.plan.needs.get(stmt.sid, [])
         for need in reversed([n for n in needs if n.how == "tape"]):
+            if need.shape:
+                tape, top = self.tape["i"]
+                ndim = self.types[need.name][1]
+                code.line(f"{top} -= {ndim}")
+                dims = ", ".join(f"{tape}[{top}{f' + {k}' if k else ''}]" for k in range(ndim))
+                code.line(f"{self.shape_var(need.name)} = ({dims}{',' if ndim == 1 else ''})",
+                          "its shape, from the tape")
+                continue
+            if is_array(self.types.get(need.name)):
+                raise SrcgradError(f"the backward sweep needs the array '{need.name}' after it was overwritten, "
+                                   "and srcgrad cannot keep it (an integer or boolean array)",
+                                   filename=stmt.loc.filename, lineno=stmt.loc.lineno, construct="array overwrite",
+                                   hint=f"give each value of '{need.name}' its own name")
             tape, top = self.tape[need.tape]
             value = f"{tape}[{top}]"
             if self.types.get(need.name) == "bool":
@@ -250,8 +271,54 @@ class Generator(ForwardSweep):
         for define in recompute_order(needs):
             code.line(f"{define.target} = {self.op_text(define)}", "recomputed, not taped")
 
+    def shape_var(self, name):
+        if name not in self.shape_vars:
+            self.shape_vars[name] = self.namer.fresh(f"shape_{name}")
+        return self.shape_vars[name]
+
+    def pop_array(self, code, target, ndim):
+        """target = the array last pushed (its shape first, on the int tape)."""
+        tape_i, top_i = self.tape["i"]
+        tape_f, top_f = self.tape["f"]
+        code.line(f"{top_i} -= {ndim}")
+        dims = ", ".join(f"{tape_i}[{top_i}{f' + {k}' if k else ''}]" for k in range(ndim))
+        code.line(f"{target}, {top_f} = pop_array{ndim}({tape_f}, {top_f}, {dims})",
+                  "restore the value before this assignment")
+
+    def pop_old_region(self, code, stmt):
+        """Put back the elements a SetItem overwrote (a restored array)."""
+        if stmt.array not in self.plan.restored or not self.plan.work.get(stmt.sid):
+            return
+        region, rank = self.plan.region(stmt)
+        if rank:
+            popped = self.namer.fresh("popped")
+            self.pop_array(code, popped, rank)
+            code.line(f"{region} = {popped}")
+            return
+        kind = "i" if self.types[stmt.array][2] != "float64" else "f"
+        tape, top = self.tape[kind]
+        code.line(f"{top} -= 1")
+        code.line(f"{region} = {tape}[{top}]", "restore the overwritten element")
+
+    def restart_array(self, code, stmt):
+        """δ of the array's previous binding starts at zero, with its shape."""
+        z = stmt.target
+        if stmt.sid in self.plan.rebind:
+            ndim = self.plan.rebind[stmt.sid][1]
+            tape, top = self.tape["i"]
+            code.line(f"{top} -= {ndim}")
+            dims = ", ".join(f"{tape}[{top}{f' + {k}' if k else ''}]" for k in range(ndim))
+            code.line(f"{self.d(z)} = np.zeros(({dims}{',' if ndim == 1 else ''}))", "δ of the previous binding")
+            self.zero.add(z)
+        elif z in self.plan.restored and z in self.plan.rebindable:
+            code.line(f"{self.d(z)} = np.zeros_like({z})", "δ of the previous binding")
+            self.zero.add(z)
+
     def pop_old_value(self, code, stmt):
         kind = self.plan.restored.get(stmt.target)
+        if kind == "fa":
+            self.pop_array(code, stmt.target, self.types[stmt.target][1])
+            return
         if kind:
             tape, top = self.tape[kind]
             value = f"{tape}[{top}]" + (" != 0" if self.types.get(stmt.target) == "bool" else "")
@@ -260,48 +327,137 @@ class Generator(ForwardSweep):
 
     def backward_op(self, code, stmt):
         z, d_z = stmt.target, self.d(stmt.target)
-        if is_array(self.types[z]):
-            self.backward_binding(code, stmt)
-            return
-        if stmt.op == "getitem":
-            if stmt.args[0].id in self.active:      # (an element of a constant array has no δ)
-                code.line(f"{self.d_index(stmt.args[0].id, stmt.args[1:])} += {d_z}", "read: δ back into the element")
-        elif stmt.args[0] == Name(z):          # accumulation s = s ± e: d_s flows through unchanged
+        z_array = is_array(self.types[z])
+        if stmt.op in ("getitem", "slice"):
+            self.backward_read(code, stmt)
+        elif z_array and stmt.op in ("copy", "array_copy"):
+            source = stmt.args[0]
+            self.handed_off, self.dying_is_array = False, True
+            if isinstance(source, Name) and source.id in self.active:
+                self.add_array_delta(code, source.id, ast.Name(d_z, ast.Load()), "copy: δ passes unchanged", d_z)
+        elif not z_array and stmt.args and stmt.args[0] == Name(z):   # s = s ± e: d_s flows unchanged
             if isinstance(stmt.args[1], Name) and stmt.args[1].id in self.active:
                 sign = "+=" if stmt.op == "add" else "-="
                 self.add_delta(code, stmt.args[1].id, d_z, RULES[stmt.op].label, sign)
             return
-        elif stmt.op in RULES:
-            rule = RULES[stmt.op]
-            mapping = {"d_z": Name(d_z), "z": Name(z), **dict(zip(rule.inputs, stmt.args))}
-            seen = set()
-            for expr, arg in zip(rule.vjp, stmt.args):
-                if isinstance(arg, Name) and arg.id in self.active:
-                    contribution = substitute(expr, mapping)
-                    if is_zero(contribution):
-                        continue
-                    label = rule.label if arg.id not in seen else "split: a reused value sums its δ's"
-                    seen.add(arg.id)
-                    self.add_delta(code, arg.id, render(contribution), label)
-        if z in self.redefined:      # an earlier value of z has its own δ: restart it
-            code.line(f"{d_z} = 0.0")
-        self.zero.add(z)
+        elif rule_templates(stmt, self.types) is not None:
+            self.backward_rule(code, stmt)
+        if not z_array:
+            if z in self.redefined:      # an earlier value of z has its own δ: restart it
+                code.line(f"{d_z} = 0.0")
+            self.zero.add(z)
 
-    def backward_binding(self, code, stmt):
-        """A new array bound to a name: δ flows to the copied source; the name's
-        previous binding starts over with a zero δ of its own shape."""
-        z = stmt.target
-        source = stmt.args[0] if stmt.op in ("array_copy", "copy") else None
-        if isinstance(source, Name) and source.id in self.active:
-            code.line(f"{self.d(source.id)} += {self.d(z)}", "copy: δ passes unchanged")
-        if stmt.sid in self.plan.rebind:
-            ndim = self.plan.rebind[stmt.sid][1]
-            tape, top = self.tape["i"]
-            code.line(f"{top} -= {ndim}")
-            dims = ", ".join(f"{tape}[{top}{f' + {k}' if k else ''}]" for k in range(ndim))
-            code.line(f"{self.d(z)} = np.zeros(({dims}{',' if ndim == 1 else ''}))", "δ of the previous binding")
+    def backward_rule(self, code, stmt):
+        """The rule's δ contributions, one line per active input."""
+        z, d_z = stmt.target, self.d(stmt.target)
+        inputs, vjp = rule_templates(stmt, self.types)
+        mapping = {"d_z": Name(d_z), "z": Name(z), **dict(zip(inputs, stmt.args))}
+        label = arrays.label(stmt.op if stmt.op != "dot" else "matmul")
+        seen = set()
+        self.handed_off = False
+        self.dying_is_array = is_array(self.types[z])
+        for expr, arg in zip(vjp, stmt.args):
+            if expr is None or not (isinstance(arg, Name) and arg.id in self.active):
+                continue
+            contribution = self.shapes_resolved(substitute(expr, mapping), stmt)
+            if is_zero(contribution):
+                continue
+            text = label if arg.id not in seen else "split: a reused value sums its δ's"
+            seen.add(arg.id)
+            if is_array(self.types[arg.id]):
+                self.add_array_delta(code, arg.id, contribution, text, d_z)
+            else:
+                self.add_delta(code, arg.id, render(contribution), text)
+
+    def shapes_resolved(self, expr, stmt):
+        """SHAPE(x) -> x.shape, or the shape popped from the tape when x was overwritten."""
+        taped = {n.name for n in self.plan.needs.get(stmt.sid, []) if n.shape and n.how == "tape"}
+        gen = self
+
+        class Shapes(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)
+                if isinstance(node.func, ast.Name) and node.func.id == "SHAPE":
+                    name = node.args[0].id
+                    if name in taped:
+                        return ast.Name(gen.shape_var(name), ast.Load())
+                    return ast.Attribute(ast.Name(name, ast.Load()), "shape", ast.Load())
+                return node
+        return Shapes().visit(expr)
+
+    def add_array_delta(self, code, name, expr, comment, dying=None):
+        """d_name += expr for an array δ. While d_name is known zero it is
+        assigned instead; an expression that may share memory with a living δ
+        (a view, or a δ handed to two inputs) is copied first."""
+        d = self.d(name)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "BCAST":
+            value, shape = (render(a) for a in expr.args)
+            if name in self.zero:
+                self.zero.discard(name)
+                scalar = value == dying and not self.dying_is_array
+                code.line(f"{d} = np.full({shape}, {value})" if scalar else f"{d} = np.zeros({shape}) + {value}",
+                          comment)
+            else:
+                code.line(f"{d} += {value}", comment)
+            return
+        text = render(expr)
+        if name not in self.zero:
+            code.line(f"{d} += {text}", comment)
+            return
+        self.zero.discard(name)
+        source = _alias_source(expr)
+        if source is not None:
+            if source == dying and not self.handed_off:
+                self.handed_off = True           # the δ dies here: hand it over
+            else:
+                text += ".copy()"
+        code.line(f"{d} = {text}", comment)
+
+    def backward_read(self, code, stmt):
+        """An element, row, slice or gathered part read from an array: its δ
+        goes back into that part of the array's δ."""
+        array, d_z = stmt.args[0].id, self.d(stmt.target)
+        if array not in self.active:
+            return
+        index = stmt.args[1:]
+        fancy = [a for a in index if self.rank(a)]
+        if fancy:
+            helper = "scatter1" if len(index) == 1 else "scatter2"
+            code.line(f"{helper}({self.d(array)}, {', '.join(atom_text(a) for a in index)}, {d_z})",
+                      "gather: δ scattered back to the picked elements")
+            return
+        spec = stmt.static if stmt.op == "slice" else None
+        if spec and "n" in spec:
+            parts = [("0" if p == "n" else ":") for p in spec if p != "i"]
+            d_z = f"{d_z}[{', '.join(parts)}]"
+            keep = tuple(p for p in spec if p != "n")
+            region = index_text(self.d(array), index, keep)
+        else:
+            region = index_text(self.d(array), index, spec)
+        code.line(f"{region} += {d_z}", "read: δ back into the part read")
 
     def backward_setitem(self, code, stmt):
+        if stmt.spec is None and len(stmt.index) == self.types[stmt.array][1]:
+            self.backward_set_element(code, stmt)
+            return
+        region = index_text(self.d(stmt.array), stmt.index, stmt.spec)
+        value = stmt.value
+        if isinstance(value, Name) and value.id in self.active:
+            text = "write: the part's δ goes to the value"
+            region_rank = self.plan.region(stmt)[1]
+            if is_array(self.types[value.id]):
+                shape = self.shapes_resolved(ast.parse(f"SHAPE({value.id})", mode="eval").body, stmt)
+                expr = ast.parse(f"ub{region_rank}{self.types[value.id][1]}({region}, {render(shape)})",
+                                 mode="eval").body
+                if stmt.mode == "sub":
+                    expr = ast.UnaryOp(ast.USub(), expr)
+                self.add_array_delta(code, value.id, expr, text)
+            else:
+                self.add_delta(code, value.id, f"np.sum({region})", text, "-=" if stmt.mode == "sub" else "+=")
+        if stmt.mode == "set":
+            code.line(f"{region} = 0.0", "the old part was overwritten")
+
+    def backward_set_element(self, code, stmt):
         d_elem = self.d_index(stmt.array, stmt.index)
         value = stmt.value
         if isinstance(value, Name) and value.id in self.active:
@@ -387,6 +543,19 @@ class Generator(ForwardSweep):
                 code.line(f"{var} = {start} + {k} * {step}")
                 self.loop_body(code, stmt)
         self.last_line = None
+
+
+def _alias_source(expr):
+    """The δ name an expression may share memory with (a name, a view of it,
+    or a helper that may return its argument); None for a fresh array."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, (ast.Subscript, ast.Attribute)):
+        return _alias_source(expr.value)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
+            expr.func.id in ("ub11", "ub22", "reshape_to", "flat1", "flat2"):
+        return _alias_source(expr.args[0])
+    return None
 
 
 def _simplify(text):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from . import fusion
 from .program import For, If, Name, Op, SetItem, While, children, reads, walk, writes
-from .rules import RULES
+from .rules import RULES, arrays
 from .typeinfer import is_array
 
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
@@ -40,8 +40,9 @@ MAX_RECOMPUTE_DEPTH = 4
 class Need:
     name: str
     how: str                 # 'loopvar' | 'direct' | 'recompute' | 'tape'
-    tape: str = ""           # 'f' or 'i' when taped
+    tape: str = ""           # 'f' or 'i' when taped ('i' for a shape)
     define: tuple = ()       # the Ops to redo, in order, when recomputed
+    shape: bool = False      # only the array's shape is needed (un-broadcasting)
 
 
 @dataclass
@@ -63,19 +64,37 @@ class TapePlan:
     work: dict = field(default_factory=dict)         # sid -> bool (has backward work)
     fused: object = None                             # the top-level loop run forward+backward at once
     hoisted: tuple = ()                              # statements after it that run before it
+    ranks: dict = field(default_factory=dict)        # array name -> rank (and name.dtype -> dtype)
+    region: object = None                            # SetItem -> (text of the written region, its rank)
 
     def pushes_before(self, stmt):
-        """(tape, expression) pushed just before `stmt` runs: old shapes, old values."""
+        """(tape, expression) pushed just before `stmt` runs: old shapes, old
+        values; 'fa' pushes an array's elements (its shape goes first on 'i')."""
         out = []
         if stmt.sid in self.rebind:
             array, ndim = self.rebind[stmt.sid]
             out += [("i", f"{array}.shape[{k}]") for k in range(ndim)]
         if isinstance(stmt, Op) and stmt.target in self.restored:
-            out.append((self.restored[stmt.target], stmt.target))
+            kind = self.restored[stmt.target]
+            if kind == "fa":
+                out += [("i", f"{stmt.target}.shape[{k}]") for k in range(self.ranks[stmt.target])]
+            out.append((kind, stmt.target))
+        if isinstance(stmt, SetItem) and stmt.array in self.restored:
+            region, rank = self.region(stmt)
+            if rank:
+                out += [("i", f"{region}.shape[{k}]") for k in range(rank)] + [("fa", region)]
+            else:
+                out.append(("f" if self.ranks.get(stmt.array + ".dtype") != "int64" else "i", region))
         return out
 
     def pushes_after(self, stmt):
-        return [(n.tape, n.name) for n in self.needs.get(stmt.sid, []) if n.how == "tape"]
+        out = []
+        for n in self.needs.get(stmt.sid, []):
+            if n.how == "tape" and n.shape:
+                out += [("i", f"{n.name}.shape[{k}]") for k in range(self.ranks[n.name])]
+            elif n.how == "tape":
+                out.append((n.tape, n.name))
+        return out
 
     def pushes(self, stmt):
         return self.pushes_before(stmt) + self.pushes_after(stmt)
@@ -120,8 +139,15 @@ class _Planner:
         self.plan.rebindable = frozenset(self._rebindable())
         unrestorable = {s.var for s in walk(fn.body) if isinstance(s, For)} | \
                        {s.counter for s in walk(fn.body) if isinstance(s, (For, While)) and s.counter}
-        self.restorable = lambda name: name not in unrestorable and not is_array(types.get(name))
-        self.plan.restored = {n: ("f" if types.get(n) == "float" else "i") for n in sorted(restored)}
+        self.restorable = lambda name: name not in unrestorable and (
+            not is_array(types.get(name)) or types[name][2] == "float64")
+        self.plan.restored = {n: ("fa" if is_array(types.get(n)) else "f" if types.get(n) == "float" else "i")
+                              for n in sorted(restored)}
+        for name, t in types.items():
+            if is_array(t):
+                self.plan.ranks[name] = t[1]
+                self.plan.ranks[name + ".dtype"] = t[2]
+        self.plan.region = lambda stmt: region_of(stmt, types)
         self.blocking = set()
 
     def plan_all(self):
@@ -171,14 +197,27 @@ class _Planner:
         else:
             work = self._has_work(stmt)
             names = self._needed_names(stmt) if work else []
-            work = work or (isinstance(stmt, Op) and stmt.target in self.plan.restored)
-            if work and self._binds_array(stmt) and stmt.target in self.plan.rebindable:
+            work = work or (isinstance(stmt, Op) and stmt.target in self.plan.restored) \
+                or (isinstance(stmt, SetItem) and stmt.array in self.plan.restored)
+            if work and self._binds_array(stmt) and stmt.target in self.plan.rebindable \
+                    and stmt.target not in self.plan.restored:
                 self.plan.rebind[stmt.sid] = (stmt.target, self.types[stmt.target][1])
         self.plan.work[stmt.sid] = work
         if work:
             ctx = self.plan.contexts[stmt.sid]
-            self.plan.needs[stmt.sid] = [self._need(n, ctx) for n in dict.fromkeys(names)]
+            shapes = [n[len(SHAPE_PREFIX):] for n in names if n.startswith(SHAPE_PREFIX)]
+            values = [n for n in names if not n.startswith(SHAPE_PREFIX)]
+            self.plan.needs[stmt.sid] = [self._need(n, ctx) for n in dict.fromkeys(values)] + \
+                [self._shape_need(n, ctx) for n in dict.fromkeys(shapes) if n not in values]
         return work
+
+    def _shape_need(self, name, ctx):
+        """Only `name`'s shape: read it when the array is still there, else tape
+        its dimensions (a few integers instead of the whole array)."""
+        how, _ = self._avail(name, ctx, ctx.pos, MAX_RECOMPUTE_DEPTH)
+        if how == "direct":
+            return Need(name, "direct", shape=True)
+        return Need(name, "tape", "i", shape=True)
 
     def _has_work(self, stmt):
         if isinstance(stmt, Op):
@@ -188,22 +227,27 @@ class _Planner:
         return False
 
     def _needed_names(self, stmt):
-        """Primal names the backward step of a simple statement reads."""
+        """Primal names the backward step of a simple statement reads (names
+        whose shape only is needed come as SHAPE_PREFIX + name)."""
         if isinstance(stmt, SetItem):
-            return [a.id for a in stmt.index if isinstance(a, Name)]
-        if stmt.op == "getitem":
+            names = [a.id for a in stmt.index if isinstance(a, Name)]
+            if is_array(self.types.get(getattr(stmt.value, "id", None))) and stmt.value.id in self.active:
+                names.append(SHAPE_PREFIX + stmt.value.id)
+            return names
+        if stmt.op in ("getitem", "slice"):
             return [a.id for a in stmt.args[1:] if isinstance(a, Name)] if stmt.args[0].id in self.active else []
-        if stmt.op not in RULES:
+        templates = rule_templates(stmt, self.types)
+        if templates is None:
             return []
-        rule = RULES[stmt.op]
-        mapping = {"z": Name(stmt.target), **dict(zip(rule.inputs, stmt.args))}
+        inputs, vjp = templates
+        mapping = {"z": Name(stmt.target), **dict(zip(inputs, stmt.args))}
         names = []
-        for expr, arg in zip(rule.vjp, stmt.args):
-            if isinstance(arg, Name) and arg.id in self.active:
-                for used in _free_names(expr):
+        for expr, arg in zip(vjp, stmt.args):
+            if expr is not None and isinstance(arg, Name) and arg.id in self.active:
+                for used, shape_only in _free_names(expr):
                     atom = mapping.get(used)
                     if isinstance(atom, Name):
-                        names.append(atom.id)
+                        names.append(SHAPE_PREFIX + atom.id if shape_only else atom.id)
         return names
 
     def _binds_array(self, stmt):
@@ -308,8 +352,56 @@ class _Planner:
         return op.op in CHEAP_OPS or (op.op in RULES and RULES[op.op].cheap)
 
 
+SHAPE_PREFIX = "shape of "
+
+
 def _free_names(expr):
-    return [n.id for n in ast.walk(expr) if isinstance(n, ast.Name)]
+    """(name, only its shape is read) for every name of a template."""
+    out = []
+
+    def visit(node, shape_only):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "SHAPE":
+            shape_only = True
+        if isinstance(node, ast.Name):
+            out.append((node.id, shape_only))
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(node, ast.Call) and child is node.func):
+                visit(child, shape_only)
+    visit(expr, False)
+    return out
+
+
+def rule_templates(stmt, types):
+    """(input names, δ templates) of an Op's rule, for its operands' ranks;
+    None for structural ops."""
+    ranks = tuple(_rank(types, a) for a in stmt.args)
+    if stmt.op == "dot":
+        return ("x", "y"), arrays.dot_variant(ranks, stmt.static).vjp
+    if stmt.op in arrays.ARRAY_RULES:
+        inputs = arrays.ARRAY_RULES[stmt.op].inputs
+        return inputs[:len(ranks)], arrays.variant(stmt.op, ranks, stmt.static).vjp
+    if stmt.op not in RULES:
+        return None
+    rule = RULES[stmt.op]
+    if any(ranks):
+        return rule.inputs, arrays.variant(stmt.op, ranks, stmt.static).vjp
+    return rule.inputs, rule.vjp
+
+
+def _rank(types, atom):
+    t = types.get(atom.id) if isinstance(atom, Name) else None
+    return t[1] if is_array(t) else 0
+
+
+def region_of(stmt, types):
+    """(text, rank) of the part of an array a SetItem writes."""
+    from .emit import index_text
+    text = index_text(stmt.array, stmt.index, stmt.spec)
+    ndim = types[stmt.array][1]
+    if stmt.spec is None:
+        return text, ndim - len(stmt.index)
+    consumed = sum(1 for p in stmt.spec if p != "n")
+    return text, sum(1 for p in stmt.spec if p != "i") + ndim - consumed
 
 
 def recompute_order(needs):

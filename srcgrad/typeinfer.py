@@ -7,9 +7,12 @@ Scalars join like Numba unifies them (bool < int < float); an array name must
 keep one rank and dtype. Also checks that array rebinding `u = v` is a move
 (v is never used again), so that it cannot create a hidden alias.
 """
+import ast
+import dataclasses
+
 from .errors import SrcgradError
-from .program import Const, For, Name, Op, SetItem, While, reads, walk, writes
-from .rules import RULES
+from .program import Const, For, If, Name, Op, SetItem, While, reads, walk, writes
+from .rules import RULES, arrays
 
 SCALARS = ("bool", "int", "float")
 ARRAY_OPS = {"zeros", "ones", "empty"}
@@ -61,6 +64,7 @@ def run(fn, kinds):
     for stmt in walk(fn.body):
         _check(stmt, types)
     _check_moves(fn, types)
+    _check_views(fn, types)
     return types
 
 
@@ -81,12 +85,37 @@ def _defines(stmt, types):
     return []
 
 
+def rank(t):
+    return t[1] if is_array(t) else 0
+
+
+def _dtype(t):
+    if is_array(t):
+        return t[2]
+    return {"float": "float64", "int": "int64", "bool": "bool"}[t]
+
+
+def _typed(rank_, dtype, stmt):
+    """A type from a rank and dtype (scalars for rank 0); rejects 3-D+ results."""
+    if rank_ > 2:
+        raise _error(stmt, f"`{stmt.loc.text}` makes a {rank_}-D array: only 1-D and 2-D arrays are supported",
+                     "keep arrays to one or two dimensions", "array rank")
+    if rank_ == 0:
+        return {"float64": "float", "int64": "int", "bool": "bool"}[dtype]
+    return ("array", rank_, dtype)
+
+
+def _joined_dtype(arg_types):
+    order = ("bool", "int64", "float64")
+    return order[max(order.index(_dtype(t)) for t in arg_types)]
+
+
 def op_type(stmt, types):
     """Result type of an Op (None while an input type is still unknown)."""
     op, args = stmt.op, stmt.args
     arg_types = [_atom_type(a, types) for a in args]
     if op == "opaque":
-        return "bool"
+        return _opaque_type(stmt, types)
     if op in INT_OPS:
         return "int"
     if op in ARRAY_OPS:
@@ -97,21 +126,34 @@ def op_type(stmt, types):
         return arg_types[0]
     if None in arg_types:
         return None
+    if op == "arange":
+        return ("array", 1, "float64" if "float" in arg_types else "int64")
     if op == "getitem":
-        array = arg_types[0]
-        if not is_array(array):
-            raise _error(stmt, f"'{args[0].id}' is {describe(array)}, not an array", "index arrays only",
-                         "indexing")
-        if len(args) - 1 != array[1]:
-            raise _error(stmt, f"'{args[0].id}' is a {array[1]}-D array indexed with {len(args) - 1} index(es)",
-                         "index every axis: A[i, j] (rows as values are not supported yet)", "indexing")
-        return {"float64": "float", "int64": "int", "bool": "bool"}[array[2]]
+        return _getitem_type(stmt, arg_types)
+    if op == "slice":
+        return _slice_type(stmt, arg_types)
     if op == "copy":
         return arg_types[0]
+    ranks = tuple(rank(t) for t in arg_types)
+    try:
+        if op == "dot":
+            found = arrays.dot_variant(ranks, stmt.static)
+        elif any(ranks) or op in arrays.ARRAY_RULES:
+            found = arrays.variant(op, ranks, stmt.static)
+        else:
+            found = None
+    except arrays.Unsupported as exc:
+        raise _error(stmt, f"`{stmt.loc.text}`: {exc} is not supported",
+                     "check the operands' shapes (1-D / 2-D arrays, scalars)", op) from None
+    if found is not None:
+        if op in ("sum", "cumsum", "amax", "amin", "prod"):
+            dtype = "int64" if arg_types[0][2] == "bool" else arg_types[0][2]
+        elif op in arrays.ARRAY_RULES or op == "dot" or RULES[op].result == "float":
+            dtype = "float64"
+        else:
+            dtype = _joined_dtype(arg_types)
+        return _typed(found.rank, dtype, stmt)
     rule = RULES[op]
-    if any(is_array(t) for t in arg_types):
-        raise _error(stmt, f"'{op}' applied to an array: array arithmetic is not supported yet",
-                     "write the operation elementwise in a loop", "array arithmetic")
     if rule.result == "float":
         return "float"
     if rule.result == "int":
@@ -122,16 +164,100 @@ def op_type(stmt, types):
     return "int" if joined == "bool" else joined
 
 
+def _getitem_type(stmt, arg_types):
+    array, index = arg_types[0], arg_types[1:]
+    name = stmt.args[0].id if isinstance(stmt.args[0], Name) else "the array"
+    if not is_array(array):
+        raise _error(stmt, f"'{name}' is {describe(array)}, not an array", "index arrays only", "indexing")
+    fancy = [t for t in index if is_array(t)]
+    if fancy:
+        if any(t[2] != "int64" or t[1] != 1 for t in fancy) or len(fancy) != len(index) or len(index) > 2:
+            raise _error(stmt, f"`{stmt.loc.text}`: index arrays must be 1-D integer arrays, one per axis or one "
+                         "for the rows", "index with x[idx] or A[rows, cols]", "fancy indexing")
+        if len(index) == 2 and array[1] != 2:
+            raise _error(stmt, f"'{name}' is 1-D, indexed with two arrays", construct="fancy indexing")
+        return ("array", array[1] if len(index) == 1 else 1, array[2])
+    if len(index) > array[1]:
+        raise _error(stmt, f"'{name}' is a {array[1]}-D array indexed with {len(index)} indices",
+                     "index each axis once", "indexing")
+    return _typed(array[1] - len(index), array[2], stmt)
+
+
+def _slice_type(stmt, arg_types):
+    array = arg_types[0]
+    name = stmt.args[0].id if isinstance(stmt.args[0], Name) else "the array"
+    if not is_array(array):
+        raise _error(stmt, f"'{name}' is {describe(array)}, not an array", "slice arrays only", "slicing")
+    if any(is_array(t) for t in arg_types[1:]):
+        raise _error(stmt, "slices mixed with index arrays", "index with slices and integers only", "slicing")
+    consumed = sum(1 for part in stmt.static if part != "n")
+    if consumed > array[1]:
+        raise _error(stmt, f"'{name}' is a {array[1]}-D array sliced with {consumed} indices",
+                     "index each axis once", "slicing")
+    kept = sum(1 for part in stmt.static if part != "i") + array[1] - consumed
+    return _typed(kept, array[2], stmt)
+
+
+def _opaque_type(stmt, types):
+    """A comparison of arrays is a boolean mask; anything else a bool."""
+    def rank_of(node):
+        if isinstance(node, ast.Name):
+            t = types.get(node.id)
+            return rank(t) if t is not None else 0
+        if isinstance(node, ast.Compare):
+            return max(rank_of(n) for n in [node.left] + node.comparators)
+        if isinstance(node, ast.BinOp):
+            return max(rank_of(node.left), rank_of(node.right))
+        if isinstance(node, ast.UnaryOp):
+            return rank_of(node.operand)
+        if isinstance(node, ast.BoolOp) and any(rank_of(v) for v in node.values):
+            raise _error(stmt, "`and`/`or`/`not` of arrays", "combine masks with & and | (or np.where)",
+                         "boolean array logic")
+        return 0
+    r = rank_of(stmt.raw)
+    return ("array", r, "bool") if r else "bool"
+
+
 def _check(stmt, types):
     if isinstance(stmt, SetItem):
         t = types.get(stmt.array)
         if not is_array(t):
             raise _error(stmt, f"'{stmt.array}' is {describe(t)}, not an array", construct="indexing")
-        if len(stmt.index) != t[1]:
-            raise _error(stmt, f"'{stmt.array}' is a {t[1]}-D array assigned with {len(stmt.index)} index(es)",
-                         "assign single elements: A[i, j] = v", "indexing")
+        consumed = len(stmt.index) if stmt.spec is None else sum(1 for p in stmt.spec if p != "n")
+        if consumed > t[1] or (stmt.spec and "n" in stmt.spec):
+            raise _error(stmt, f"'{stmt.array}' is a {t[1]}-D array assigned with {consumed} index(es)",
+                         "index each axis at most once", "indexing")
+        if any(is_array(_atom_type(i, types)) for i in stmt.index):
+            raise _error(stmt, "assignment through an index array", "assign in a loop over the indices",
+                         "fancy indexing")
+        value = _atom_type(stmt.value, types)
+        if is_array(value) and stmt.spec is None and consumed == t[1]:
+            raise _error(stmt, f"an array assigned to one element of '{stmt.array}'", construct="indexing")
     if isinstance(stmt, Op) and stmt.op in INT_OPS + tuple(SHAPE_OF_OPS) and not is_array(types.get(stmt.args[0].id)):
         raise _error(stmt, f"'{stmt.args[0].id}' is not an array", construct=stmt.op)
+    if isinstance(stmt, If) and is_array(types.get(stmt.flag)):
+        raise _error(stmt, "the condition is an array (its truth value is ambiguous)",
+                     "reduce it first: np.all(...) / np.any(...), or use np.where", "array condition")
+
+
+VIEW_OPS = {"slice", "getitem", "transpose", "reshape"}
+
+
+def is_written_view(fn, types):
+    """Names bound to a view of another array (a slice, a row, a transpose)."""
+    return {s.target for s in walk(fn.body)
+            if isinstance(s, Op) and s.op in VIEW_OPS and is_array(types.get(s.target))}
+
+
+def _check_views(fn, types):
+    """Writing into a view would change the array it views: Python semantics
+    that the adjoint does not model, so it is rejected."""
+    views = is_written_view(fn, types)
+    for stmt in walk(fn.body):
+        if isinstance(stmt, SetItem) and stmt.array in views:
+            raise _error(stmt, f"'{stmt.array}' is a view (a slice, row or transpose) of another array and is "
+                         "written here", f"write into the original array, or take a copy: "
+                         f"{stmt.array} = ....copy()", "write into a view")
 
 
 def _check_moves(fn, types):
@@ -156,7 +282,29 @@ def _check_move(fn, block, pos, stmt):
     in_block = [s for s in block if source in reads(s) or source in writes(s)]
     first = in_block[0] if in_block else None
     ok = (source not in fn.params and not used_outside and in_block[-1] is stmt
-          and isinstance(first, Op) and first.target == source and first.op in ARRAY_OPS | LIKE_OPS | SHAPE_OF_OPS)
+          and isinstance(first, Op) and first.target == source and first.op not in VIEW_OPS | {"copy"})
     if not ok:
         raise _error(stmt, f"`{stmt.loc.text}` makes two names share one array (an alias)",
                      "copy explicitly, e.g. b = a.copy(), or keep one name per array", "array alias")
+
+
+def split_array_updates(fn, types, namer):
+    """`h += b` on an array (kept by normalize as the in-place `h = h + b`)
+    becomes `t = h + b; h = t`: a new binding, so that broadcasting may change
+    h's shape and the adjoint still knows the old one."""
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, Op) and is_array(types.get(s.target)) and s.args and s.args[0] == Name(s.target):
+                temp = namer.temp()
+                types[temp] = types[s.target]
+                out.append(dataclasses.replace(s, target=temp))
+                out.append(Op(s.target, "copy", (Name(temp),), s.loc))
+            elif isinstance(s, If):
+                out.append(dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse)))
+            elif isinstance(s, (For, While)):
+                out.append(dataclasses.replace(s, body=block(s.body)))
+            else:
+                out.append(s)
+        return tuple(out)
+    return dataclasses.replace(fn, body=block(fn.body))

@@ -88,6 +88,11 @@ def abs_(d_z, z, x):
 def clip(d_z, z, x, lo, hi):
     return (d_z if lo <= x <= hi else 0.0), (d_z if x < lo else 0.0), (d_z if x > hi and x >= lo else 0.0)
 
+@rule("x if c else y", label="where: δ routed to the chosen input", result="same", cheap=True,
+      domain=[(0.5, 1.5), SYM, SYM])
+def where(d_z, z, c, x, y):
+    return 0.0, (d_z if c else 0.0), (0.0 if c else d_z)
+
 # --- elementary functions: chain through g' ------------------------------------
 
 
@@ -256,7 +261,7 @@ nondifferentiable("iceil", "math.ceil(x)", result="int")
 nondifferentiable("int", "int(x)", result="int")
 nondifferentiable("floordiv", "x // y", inputs=("x", "y"), result="same", domain=[(0.3, 2.9), (1.1, 1.9)])
 
-BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+BINOPS = {ast.MatMult: "matmul", ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
           ast.Pow: "pow", ast.Mod: "mod", ast.FloorDiv: "floordiv"}
 UNARY = {ast.USub: "neg"}
 
@@ -276,7 +281,7 @@ CALLS = {
     np.exp2: "exp2", np.cbrt: "cbrt", math.radians: "radians", np.radians: "radians", np.deg2rad: "radians",
     math.degrees: "degrees", np.degrees: "degrees", np.rad2deg: "degrees", np.logaddexp: "logaddexp",
     np.logaddexp2: "logaddexp2", math.erfc: "erfc", math.fmod: "fmod", np.fmod: "fmod",
-    np.mod: "mod", np.remainder: "mod",
+    np.mod: "mod", np.remainder: "mod", np.where: "where",
 }
 for _fn in ("exp2", "cbrt"):
     if hasattr(math, _fn):
