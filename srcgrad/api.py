@@ -13,7 +13,9 @@ overload resolves it at compile time to the same compiled adjoint.
     (3.0, 3.0)
 """
 import inspect
+import os
 import re
+import traceback
 from dataclasses import dataclass, field
 
 import numba
@@ -181,6 +183,8 @@ class _GradFunction:
                                filename=where.group(2), lineno=int(where.group(3)),
                                construct="index out of range",
                                hint="check the shapes of the arguments against the loops that index them") from None
+        except ValueError as exc:         # shapes that do not fit (broadcasting, products)
+            raise _located_failure(self.f, values, exc) from None
         except _NUMBA_ERRORS as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SrcgradError(f"the generated adjoint of {self.f.__name__} failed to compile ({first})",
@@ -371,3 +375,35 @@ def guess_kinds(f):
 
 
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "GradCheck", "guess_kinds"]
+
+
+def _located_failure(f, values, exc):
+    """A runtime failure of compiled code (bad shapes), located by running the
+    user's own Python function on the same arguments: NumPy raises at the
+    offending line, which the error then names."""
+    numpy_dir = os.path.dirname(np.__file__)
+    shapes = ", ".join(f"{name}: {np.shape(v)}" for name, v in zip(inspect.signature(f).parameters, values)
+                       if np.ndim(v))
+    try:
+        f(*[v.copy() if isinstance(v, np.ndarray) else v for v in values])
+    except Exception as py_exc:         # noqa: BLE001  (any error the user's code raises names its line)
+        frames = [fr for fr in traceback.extract_tb(py_exc.__traceback__)
+                  if not fr.filename.startswith(numpy_dir) and fr.filename != __file__]
+        if frames:
+            frame = frames[-1]
+            message = str(py_exc).strip().splitlines()[0] if str(py_exc).strip() else type(py_exc).__name__
+            head = message.split(":")[0].strip()
+            construct = head if head.isidentifier() else _operation(frame.line or "")
+            return SrcgradError(f"`{(frame.line or '').strip()}` fails for these arguments: {message}",
+                                filename=frame.filename, lineno=frame.lineno, construct=construct,
+                                hint=f"check the argument shapes ({shapes})")
+    return SrcgradError(f"the compiled gradient of {f.__name__} failed: {exc}", filename=_file(f),
+                        lineno=_line(f), construct="runtime error", hint=f"check the argument shapes ({shapes})")
+
+
+def _operation(line):
+    """The NumPy function (or operator) a source line applies, for error messages."""
+    found = re.search(r"np\.(\w+)", line)
+    if found:
+        return f"np.{found.group(1)}"
+    return "@" if "@" in line else "broadcasting"

@@ -26,6 +26,7 @@ METHOD_REDUCTIONS = {"sum": "sum", "max": "amax", "min": "amin", "prod": "prod",
                      "mean": "mean", "var": "var", "std": "std"}
 PRODUCTS = {np.dot: "dot", np.matmul: "matmul", np.outer: "outer"}
 ARRAY_METHODS = set(METHOD_REDUCTIONS) | {"reshape", "ravel", "flatten", "dot", "transpose", "copy"}
+ARRAY_FUNCTIONS = set(REDUCTIONS) | set(PRODUCTS) | {np.transpose, np.reshape, np.ravel, np.linalg.norm}
 
 
 class ArrayLowering:
@@ -58,6 +59,9 @@ class ArrayLowering:
             x = self.expr(node.args[0])
             return self.op("sqrt", (self.reduce("sum", self.op("square", (x,), node), None, False, node),),
                            node, target)
+        if obj is np.eye:
+            self.positional(node, label, 1)
+            return self.op("eye", (self.expr(node.args[0]),), node, target)
         if obj is np.arange:
             self.no_keywords(node, label)
             return self.op("arange", tuple(self.expr(a) for a in node.args), node, target, dtype="int64")

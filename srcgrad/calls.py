@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fence
-from .array_calls import ARRAY_METHODS
+from .array_calls import ARRAY_FUNCTIONS, ARRAY_METHODS
 from .parse import MISSING, parse
 from .program import Const, Name
 from .rules import CALLS, RULES
@@ -24,6 +24,7 @@ from .rules import CALLS, RULES
 CREATE = {np.zeros: "zeros", np.ones: "ones", np.empty: "empty"}
 CREATE_LIKE = {np.zeros_like: "zeros_like", np.ones_like: "ones_like", np.empty_like: "empty_like",
                np.copy: "array_copy"}
+OTHER_NUMPY = {np.arange, np.eye}
 PREDICATES = {math.isnan: "isnan", math.isinf: "isinf", math.isfinite: "isfinite",
               np.isnan: "isnan", np.isinf: "isinf", np.isfinite: "isfinite"}
 DTYPES = {float: "float64", np.float64: "float64", int: "int64", np.int64: "int64",
@@ -181,6 +182,15 @@ class CallLowering:
                 atoms.append(Const(default))
         return atoms
 
+    def computed_call(self, node):
+        """A call a condition cannot keep inline: one of the user's helpers, or
+        an array function (np.sum(h) > 0): it is computed into a temporary first."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ARRAY_METHODS and self.resolve(func.value) is MISSING:
+            return True
+        obj = self.resolve(func)
+        return inspect.isfunction(_python_function(obj)) or (_hashable(obj) and obj in ARRAY_FUNCTIONS)
+
     # -- raw (forward-only) expressions ------------------------------------------------------
     def raw(self, node, hoist=True):
         """A copy of a condition/boolean expression with locals renamed, globals
@@ -207,8 +217,7 @@ class _HelperHoister(ast.NodeTransformer):
         return node
 
     def visit_Call(self, node):
-        func = _python_function(self.lowering.resolve(node.func))
-        if not inspect.isfunction(func):
+        if not self.lowering.computed_call(node):
             return self.generic_visit(node)
         atom = self.lowering.expr(node)
         if isinstance(atom, Const):

@@ -52,7 +52,10 @@ def run(parsed):
     if args.kwonlyargs:
         raise error_at(parsed, fn, "keyword-only parameters", "keyword-only arguments",
                        "make them ordinary positional parameters")
+    supported = _supported_numpy()
     for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
+        if isinstance(node, ast.Call):
+            _check_numpy_call(parsed, node, supported)
         kind = FORBIDDEN.get(type(node))
         if kind:
             raise error_at(parsed, node, f"'{kind[0]}' cannot be differentiated", kind[0], kind[1])
@@ -69,3 +72,25 @@ def run(parsed):
 def _is_docstring(fn, node):
     first = fn.body[0] if fn.body else None
     return isinstance(first, ast.Expr) and first.value is node
+
+
+def _supported_numpy():
+    from .array_calls import ARRAY_FUNCTIONS
+    from .calls import CREATE, CREATE_LIKE, OTHER_NUMPY, PREDICATES
+    from .rules import CALLS
+    out = set()
+    for group in (CALLS, ARRAY_FUNCTIONS, CREATE, CREATE_LIKE, PREDICATES, OTHER_NUMPY):
+        out |= {id(f) for f in group}
+    return out
+
+
+def _check_numpy_call(parsed, node, supported):
+    """A NumPy function srcgrad has no rule for is named at its line (before
+    it could be mistaken for a helper to inline, or fail deep in Numba)."""
+    obj = parsed.resolve(node.func)
+    module = getattr(obj, "__module__", None) or ""
+    if callable(obj) and module.split(".")[0] == "numpy" and id(obj) not in supported:
+        label = ast.unparse(node.func)
+        raise error_at(parsed, node, f"{label} has no derivative rule in srcgrad", label,
+                       "use the supported NumPy functions (see the README), or write the computation "
+                       "with loops and elementary functions")

@@ -210,6 +210,8 @@ class ForwardSweep:
             return self.index_text(args[0].id, args[1:]) + self.copy_suffix(stmt)
         if op == "slice":
             return index_text(args[0].id, args[1:], stmt.static) + self.copy_suffix(stmt)
+        if op == "eye":
+            return f"np.eye({atom_text(args[0])})"
         if op == "arange":
             return f"np.arange({', '.join(atom_text(a) for a in args)})"
         if op == "shape":

@@ -194,6 +194,10 @@ class Normalizer(CallLowering, ArrayLowering):
         if isinstance(node.value, ast.Call) and inspect.isfunction(_python_function(self.resolve(node.value.func))):
             self.inline(_python_function(self.resolve(node.value.func)), node.value, None, procedure=True)
             return
+        func = node.value.func if isinstance(node.value, ast.Call) else None
+        if isinstance(func, ast.Attribute) and self.resolve(func.value) is MISSING:
+            raise self.error(node, f"method '.{func.attr}()' changes an array in place, which srcgrad does not "
+                             "differentiate", f".{func.attr}()", "compute a new array instead")
         raise self.error(node, "an expression statement has no effect on the result (or a side effect)",
                          "expression statement", "assign the value to a variable or remove it")
 
@@ -277,7 +281,8 @@ class Normalizer(CallLowering, ArrayLowering):
         if isinstance(target, ast.Name):
             name = self.store(target)
             rhs = self.expr(node.value)
-            self.op(opname, (Name(name), rhs), node, name)
+            # (on an array, Python updates it in place: typeinfer checks no alias sees that)
+            self.op(opname, (Name(name), rhs), node, name, static=(("inplace", True),))
         elif isinstance(target, ast.Subscript):
             array, index, spec = self.store_parts(target)
             rhs = self.expr(node.value)
@@ -411,8 +416,7 @@ class Normalizer(CallLowering, ArrayLowering):
         self.emit(While(cond, body, self.loc(node), self.namer.fresh("n_iter", numbered=True)))
 
     def calls_helper(self, expr):
-        return any(isinstance(n, ast.Call) and inspect.isfunction(_python_function(self.resolve(n.func)))
-                   for n in ast.walk(expr))
+        return any(isinstance(n, ast.Call) and self.computed_call(n) for n in ast.walk(expr))
 
     # -- expressions --------------------------------------------------------------------
     def expr(self, node, target=None):

@@ -419,6 +419,7 @@ class Generator(ForwardSweep):
         array, d_z = stmt.args[0].id, self.d(stmt.target)
         if array not in self.active:
             return
+        self.zero.discard(array)        # updated in place from here on
         index = stmt.args[1:]
         fancy = [a for a in index if self.rank(a)]
         if fancy:

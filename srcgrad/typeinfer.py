@@ -126,6 +126,8 @@ def op_type(stmt, types):
         return arg_types[0]
     if None in arg_types:
         return None
+    if op == "eye":
+        return ("array", 2, "float64")
     if op == "arange":
         return ("array", 1, "float64" if "float" in arg_types else "int64")
     if op == "getitem":
@@ -249,11 +251,26 @@ def is_written_view(fn, types):
             if isinstance(s, Op) and s.op in VIEW_OPS and is_array(types.get(s.target))}
 
 
+def mutated_arrays(fn, types):
+    """Arrays changed in place: written by element or slice, or updated by
+    `a += ...` (which Python applies to the array object itself)."""
+    out = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
+    return out | {s.target for s in walk(fn.body) if _in_place(s, types)}
+
+
+def _in_place(stmt, types):
+    return isinstance(stmt, Op) and ("inplace", True) in stmt.static and is_array(types.get(stmt.target))
+
+
 def _check_views(fn, types):
     """Writing into a view would change the array it views: Python semantics
     that the adjoint does not model, so it is rejected."""
     views = is_written_view(fn, types)
     for stmt in walk(fn.body):
+        if _in_place(stmt, types) and stmt.target in views:
+            raise _error(stmt, f"'{stmt.target}' is a view (a slice, row or transpose) of another array and is "
+                         "updated in place here", f"write {stmt.target} = {stmt.target} + ... (a new array), or "
+                         "take a copy first", "write into a view")
         if isinstance(stmt, SetItem) and stmt.array in views:
             raise _error(stmt, f"'{stmt.array}' is a view (a slice, row or transpose) of another array and is "
                          "written here", f"write into the original array, or take a copy: "
@@ -267,20 +284,23 @@ def _check_moves(fn, types):
         for pos, stmt in enumerate(block):
             if isinstance(stmt, Op) and stmt.op == "copy" and is_array(types.get(stmt.target)) \
                     and isinstance(stmt.args[0], Name):
-                _check_move(fn, block, pos, stmt)
+                _check_move(fn, block, pos, stmt, types)
             for child in getattr(stmt, "body", None), getattr(stmt, "orelse", None):
                 if child:
                     visit(child)
     visit(fn.body)
 
 
-def _check_move(fn, block, pos, stmt):
+def _check_move(fn, block, pos, stmt, types):
     source = stmt.args[0].id
     inside = {s.sid for s in walk(block)}
     used_outside = any(source in reads(s) or (isinstance(s, (Op, SetItem)) and source in writes(s))
                        for s in walk(fn.body) if s.sid not in inside)
     in_block = [s for s in block if source in reads(s) or source in writes(s)]
     first = in_block[0] if in_block else None
+    mutated = mutated_arrays(fn, types)
+    if source not in mutated and stmt.target not in mutated:
+        return          # neither array is ever written in place: sharing one is unobservable
     ok = (source not in fn.params and not used_outside and in_block[-1] is stmt
           and isinstance(first, Op) and first.target == source and first.op not in VIEW_OPS | {"copy"})
     if not ok:
