@@ -56,8 +56,13 @@ def source(g, *example_args, wrt=None):
     if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
         gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False)
     if example_args:
-        kinds = gf.convert(example_args)[1]
-    elif gf.compiled:
+        values, kinds = gf.convert(example_args)
+        compiled = gf.get(kinds)
+        floats, ints = compiled.tape_entries(*values)
+        kib = (floats + ints) * 8 / 1024
+        return compiled.adjoint_source + f"# tape for these arguments: {floats} float64 + {ints} int64 entries " \
+                                         f"= {kib:.1f} KiB after the forward sweep\n"
+    if gf.compiled:
         kinds = list(gf.compiled)[-1]
     else:
         kinds = guess_kinds(gf.f)

@@ -33,6 +33,12 @@ class Compiled:
     module_source: str
     primal: object       # numba dispatcher: primal(*args) -> value
     adjoint: object      # numba dispatcher: adjoint(*args, d_out) -> (value, *gradients)
+    probe_source: str = ""   # forward sweep returning the tape's size (compiled on request)
+
+    def tape_entries(self, *args):
+        """(float64, int64) entries the tape holds after the forward sweep for `args`."""
+        module = jit.load(f"{self.name}_probe", jit.module_source(self.name, [self.probe_source]))
+        return getattr(module, f"{self.name}_tape_probe")(*args)
 
 
 def _dump(stage, value):
@@ -78,4 +84,5 @@ def build(func, wrt, kinds, value=True):
     module_src = jit.module_source(origin, [primal_src, adjoint_src])
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
-                    getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"))
+                    getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"),
+                    gen.tape_probe())

@@ -73,11 +73,50 @@ class Generator(ForwardSweep):
             code.line(f"return {atom_text(self.return_atom())}")
         return code.text()
 
+    def tape_summary(self):
+        """What the tape stores, one comment line per kind of push (Tapenade's
+        rule: only values that are overwritten and needed later)."""
+        lines = []
+        for stmt in walk(self.fn.body):
+            if not self.plan.work.get(stmt.sid):
+                continue
+            pushes = self.plan.pushes(stmt)
+            if not pushes:
+                continue
+            loop = self.plan.contexts[stmt.sid].loop
+            where = f"line {stmt.loc.lineno}" + (f", every iteration of the loop at line {loop.loc.lineno}"
+                                                  if loop is not None else "")
+            arrays_ = [v for k, v in pushes if k == "fa"]
+            scalars = [v for k, v in pushes if k == "f"]
+            ints = [v for k, v in pushes if k == "i"]
+            parts = [f"the elements of {v} (float64)" for v in arrays_] + [f"{v} (float64)" for v in scalars] + \
+                    ([f"{len(ints)} int64 ({', '.join(ints)})"] if ints else [])
+            lines.append(f"tape at {where}: {'; '.join(parts)}")
+        return lines or ["tape: nothing (no value the backward sweep needs is overwritten)"]
+
+    def tape_probe(self):
+        """The forward sweep alone, returning how many tape entries it pushed
+        (float64, int64): what `srcgrad.source` reports as the tape's memory."""
+        self.checked = {}
+        code = Code()
+        with code.block(f"def {self.fn.name}_tape_probe({', '.join(self.fn.params)}):"):
+            self.prologue(code, adjoint=True)
+            for kind in ("f", "i"):
+                tape, top = self.tape[kind]
+                code.line(f"{tape} = np.empty(256{'' if kind == 'f' else ', dtype=np.int64'})")
+                code.line(f"{top} = 0")
+            if self.plan.fused is None:
+                self.forward(self.fn.body, code, taping=True)
+            code.line(f"return {self.tape['f'][1]}, {self.tape['i'][1]}")
+        return code.text()
+
     def adjoint(self):
         self.checked = {}
         code = Code()
         params = ", ".join(self.fn.params + (self.d_out,))
         with code.block(f"def {self.fn.name}_adjoint({params}):"):
+            for line in self.tape_summary():
+                code.comment(line)
             code.comment("forward sweep: the primal, recording what the backward sweep needs")
             self.prologue(code, adjoint=True)
             uses = self.tapes_used()

@@ -148,6 +148,7 @@ class _Planner:
                 self.plan.ranks[name] = t[1]
                 self.plan.ranks[name + ".dtype"] = t[2]
         self.plan.region = lambda stmt: region_of(stmt, types)
+        self.written = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
         self.blocking = set()
 
     def plan_all(self):
@@ -348,7 +349,10 @@ class _Planner:
             return not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") != "len"
                            for n in ast.walk(op.raw))
         if is_array(self.types.get(op.target)):
-            return False
+            # a view (x[t], A[:, j], A.T) of an array that is not written: free to take again
+            return op.op in ("getitem", "slice", "transpose") and all(
+                not is_array(self.types.get(a.id)) or a.id not in self.written
+                for a in op.args[1:] if isinstance(a, Name))
         return op.op in CHEAP_OPS or (op.op in RULES and RULES[op.op].cheap)
 
 

@@ -149,7 +149,7 @@ def op_type(stmt, types):
                      "check the operands' shapes (1-D / 2-D arrays, scalars)", op) from None
     if found is not None:
         if op in ("sum", "cumsum", "amax", "amin", "prod"):
-            dtype = "int64" if arg_types[0][2] == "bool" else arg_types[0][2]
+            dtype = "int64" if _dtype(arg_types[0]) == "bool" else _dtype(arg_types[0])
         elif op in arrays.ARRAY_RULES or op == "dot" or RULES[op].result == "float":
             dtype = "float64"
         else:

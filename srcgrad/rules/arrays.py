@@ -45,6 +45,12 @@ class ArrayRule:
     build: object             # (ranks, static dict) -> (primal, vjp, rank) or None
     label: str
     samples: tuple            # ((shapes per input), static) configurations the rule test runs
+    usage: str                # how a user writes it; {kw}: ", axis=0", {kwargs}: "axis=0"
+
+    def written(self, static):
+        """The user-level source of one sample, e.g. `np.sum(x, axis=0)`."""
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in static.items() if k != "shape")
+        return self.usage.format(kw=", " + kwargs if kwargs else "", kwargs=kwargs, shape=static.get("shape"))
 
 
 ARRAY_RULES = {}
@@ -54,10 +60,11 @@ class Unsupported(Exception):
     """No variant of the rule for these ranks / arguments (message says why)."""
 
 
-def array_rule(name, inputs, *, label, samples):
+def array_rule(name, inputs, *, label, samples, usage):
     def register(build):
         ARRAY_RULES[name] = ArrayRule(name, tuple(inputs), build, label,
-                                      tuple((tuple(map(tuple, shapes)), dict(static)) for shapes, static in samples))
+                                      tuple((tuple(map(tuple, shapes)), dict(static)) for shapes, static in samples),
+                                      usage)
         return build
     return register
 
@@ -91,6 +98,10 @@ def label(op):
 # --- lifting scalar rules -------------------------------------------------------------------
 
 _NP_BUILTINS = {"max": "maximum", "min": "minimum", "abs": "abs"}
+# math functions whose NumPy (as Numba knows it) name differs, or that only exist as kernels
+_NP_NAMES = {"atan": "arctan", "asin": "arcsin", "acos": "arccos", "asinh": "arcsinh", "acosh": "arccosh",
+             "atanh": "arctanh", "atan2": "arctan2", "pow": "power"}
+_KERNELS = {"erf": "erf_elementwise", "erfc": "erfc_elementwise"}
 
 
 class _Lift(ast.NodeTransformer):
@@ -100,7 +111,9 @@ class _Lift(ast.NodeTransformer):
     def visit_Attribute(self, node):
         self.generic_visit(node)
         if isinstance(node.value, ast.Name) and node.value.id == "math":
-            return ast.Attribute(ast.Name("np", ast.Load()), node.attr, ast.Load())
+            if node.attr in _KERNELS:
+                return ast.Name(_KERNELS[node.attr], ast.Load())
+            return ast.Attribute(ast.Name("np", ast.Load()), _NP_NAMES.get(node.attr, node.attr), ast.Load())
         return node
 
     def visit_Call(self, node):
@@ -188,7 +201,8 @@ def _flat(rank, name="d_z"):
 
 
 @array_rule("matmul", ("x", "y"), label="matmul: δ·yᵀ to x, xᵀ·δ to y",
-            samples=[([(3, 4), (4, 2)], {}), ([(3, 4), (4,)], {}), ([(4,), (4, 3)], {}), ([(4,), (4,)], {})])
+            samples=[([(3, 4), (4, 2)], {}), ([(3, 4), (4,)], {}), ([(4,), (4, 3)], {}), ([(4,), (4,)], {})],
+            usage="x @ y")
 def matmul(ranks, static):
     return {
         (2, 2): ("x @ y", ("d_z @ y.T", "x.T @ d_z"), 2),
@@ -198,14 +212,16 @@ def matmul(ranks, static):
     }.get(ranks)
 
 
-@array_rule("outer", ("x", "y"), label="outer: δ·y to x, δᵀ·x to y", samples=[([(3,), (4,)], {})])
+@array_rule("outer", ("x", "y"), label="outer: δ·y to x, δᵀ·x to y", samples=[([(3,), (4,)], {})],
+            usage="np.outer(x, y)")
 def outer(ranks, static):
     if ranks == (1, 1):
         return "np.outer(x, y)", ("d_z @ y", "x @ d_z"), 2
     return None
 
 
-@array_rule("transpose", ("x",), label="transpose: δ transposed back", samples=[([(3, 4)], {})])
+@array_rule("transpose", ("x",), label="transpose: δ transposed back", samples=[([(3, 4)], {})],
+            usage="x.T")
 def transpose(ranks, static):
     if ranks == (2,):
         return "x.T", ("d_z.T",), 2
@@ -215,7 +231,8 @@ def transpose(ranks, static):
 
 
 @array_rule("reshape", ("x", "n0", "n1"), label="reshape: δ reshaped back",
-            samples=[([(3, 4), (), ()], {}), ([(2, 3), ()], {})])
+            samples=[([(3, 4)], {"shape": (2, 6)}), ([(2, 3)], {"shape": (6,)}), ([(6,)], {"shape": (3, 2)})],
+            usage="x.reshape{shape}")
 def reshape(ranks, static):
     if ranks[0] == 0 or any(ranks[1:]):
         return None
@@ -226,13 +243,14 @@ def reshape(ranks, static):
 @array_rule("sum", ("x",), label="sum: δ copied to every summed element",
             samples=[([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": -1}),
                      ([(3, 4)], {"axis": 1, "keepdims": True}), ([(3, 4)], {"axis": 0, "keepdims": True}),
-                     ([(5,)], {"axis": 0})])
+                     ([(5,)], {"axis": 0})],
+            usage="np.sum(x{kw})")
 def sum_(ranks, static):
     (rank,) = ranks
     axis, keep = _axis(static, rank), static.get("keepdims", False)
     spread = "BCAST(d_z, SHAPE(x))"
-    if rank == 0:
-        return None
+    if rank == 0:           # the sum of a scalar is the scalar
+        return "x", ("d_z",), 0
     if axis is None or rank == 1:
         if keep:
             return f"np.full({'(1,)' if rank == 1 else '(1, 1)'}, np.sum(x))", (spread,), rank
@@ -250,7 +268,7 @@ def _extreme(sign):
         axis, keep = _axis(static, rank), static.get("keepdims", False)
         np_name = "np.max" if sign > 0 else "np.min"
         if rank == 0:
-            return None
+            return "x", ("d_z",), 0
         if axis is None or rank == 1:
             if keep:
                 return None
@@ -264,17 +282,19 @@ def _extreme(sign):
 
 _EXTREME_SAMPLES = [([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": 1, "keepdims": True}), ([(5,)], {})]
 array_rule("amax", ("x",), label="max: δ routed to the largest element (ties: first)",
-           samples=_EXTREME_SAMPLES)(_extreme(1))
+           samples=_EXTREME_SAMPLES, usage="np.max(x{kw})")(_extreme(1))
 array_rule("amin", ("x",), label="min: δ routed to the smallest element (ties: first)",
-           samples=_EXTREME_SAMPLES)(_extreme(-1))
+           samples=_EXTREME_SAMPLES, usage="x.min({kwargs})")(_extreme(-1))
 
 
 @array_rule("prod", ("x",), label="product: δ times the product of the others",
-            samples=[([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(4,)], {})])
+            samples=[([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(4,)], {})], usage="np.prod(x{kw})")
 def prod(ranks, static):
     (rank,) = ranks
     axis, keep = _axis(static, rank), static.get("keepdims", False)
-    if rank == 0 or keep:
+    if rank == 0:
+        return "x", ("d_z",), 0
+    if keep:
         return None
     if axis is None or rank == 1:
         return "np.prod(x)", ("prod_vjp_all(d_z, x)",), 0
@@ -282,7 +302,8 @@ def prod(ranks, static):
 
 
 @array_rule("cumsum", ("x",), label="cumulative sum: δ summed over the later outputs",
-            samples=[([(5,)], {}), ([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": 1})])
+            samples=[([(5,)], {}), ([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": 1})],
+            usage="np.cumsum(x{kw})")
 def cumsum(ranks, static):
     (rank,) = ranks
     axis = _axis(static, rank)

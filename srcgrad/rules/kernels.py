@@ -6,6 +6,8 @@ Every helper is rank-specific (Numba types each call site): the rule table
 picks the right one from the static ranks of the operands, so the names carry
 the ranks: `ub21` reduces a 2-D δ to a 1-D operand's shape.
 """
+import math
+
 import numba
 import numpy as np
 
@@ -43,6 +45,18 @@ def ub22(g, shape):
         for j in range(g.shape[1]):
             out[i if rows else 0, j if cols else 0] += g[i, j]
     return out
+
+
+# --- elementwise functions NumPy lacks (math.erf on arrays) ---------------------------------
+
+@numba.vectorize(["float64(float64)"], cache=True)
+def erf_elementwise(x):
+    return math.erf(x)
+
+
+@numba.vectorize(["float64(float64)"], cache=True)
+def erfc_elementwise(x):
+    return math.erfc(x)
 
 
 # --- reductions along an axis --------------------------------------------------------
