@@ -66,16 +66,17 @@ def _shifted(f, args, k, value):
     return f(*shifted)
 
 
-def fd_check(name, python_primal, primal, hand_grad, args, wrt, tol=1e-6) -> bool:
+def fd_check(name, python_primal, primal, hand_grad, args, wrt, tol=1e-6, eps=1e-6) -> bool:
     """Self-check one workload's non-srcgrad tools; prints a line and returns pass/fail.
 
     1. The Numba primal must agree with the plain-Python primal (so the primal
        timed is the same function srcgrad differentiates).
-    2. The hand adjoint must agree with central differences of the primal.
+    2. The hand adjoint must agree with central differences of the primal
+       (relative step ``eps``, see ``central_difference``).
     """
     py_val, nb_val = python_primal(*args), primal(*args)
     primal_err = abs(nb_val - py_val) / max(abs(py_val), 1e-300)
-    fd_err = max_rel_error(hand_grad(*args), central_difference(primal, args, wrt))
+    fd_err = max_rel_error(hand_grad(*args), central_difference(primal, args, wrt, eps))
     ok = primal_err <= 1e-12 and fd_err <= tol
     print(f"{name}: loss={py_val:.12g}  |numba-python|/|python|={primal_err:.1e}  "
           f"hand vs central FD: max rel err={fd_err:.1e} (tol {tol:g})  {'OK' if ok else 'FAIL'}")

@@ -12,7 +12,9 @@ A *workload* is a dict produced by ``<module>.workload(quick)``::
 
 Use ``build_tools`` to create ``tools``/``skipped`` from builder functions; a
 builder raises ``ToolUnavailable`` when its package is not installed (that is
-how optional tools such as autograd/PyTorch/JAX plug in).
+how optional tools such as autograd/PyTorch/JAX plug in).  A tool whose first
+call raises ``ToolUnavailable`` is reported as skipped too (srcgrad rejecting a
+workload it does not support yet, see ``tools.skip_unsupported``).
 
 Method, per workload:
 
@@ -22,11 +24,11 @@ Method, per workload:
    tool that disagrees beyond ``rtol`` is reported and *not* timed.
 2. **Calibration.**  For each tool, the number of back-to-back calls per sample
    is chosen so that one sample lasts at least ``min_sample`` seconds (5 ms by
-   default), making timer resolution and call overhead negligible.
+   default), making timer resolution and call overhead negligible.  The GC is
+   disabled from here on.
 3. **Interleaved rounds.**  ``rounds`` times, every tool is timed once (one
    sample = mean time per call over its loop); the order rotates each round so
-   that drift (frequency scaling, other load) hits all tools alike.  The GC is
-   disabled while timing.
+   that drift (frequency scaling, other load) hits all tools alike.
 4. **Statistics.**  Median, min, max and inter-quartile range per tool; ratios
    of medians vs the reference (hand-written adjoint) and vs the primal.
 """
@@ -83,8 +85,13 @@ def _time_loop(fn, number):
 
 
 def _calibrate(fn, min_sample):
-    """Calls per sample so one sample lasts >= ``min_sample`` seconds (fn already warm)."""
-    number = max(1, math.ceil(min_sample / max(_time_loop(fn, 1), 1e-9)))
+    """Calls per sample so one sample lasts >= ``min_sample`` seconds (fn already warm).
+
+    The first estimate is the fastest of three single calls, so that one slow
+    outlier call cannot shrink the loop to a single call per sample.
+    """
+    single = min(_time_loop(fn, 1) for _ in range(3))
+    number = max(1, math.ceil(min_sample / max(single, 1e-9)))
     per_call = _time_loop(fn, number)  # re-estimate on a sample-sized loop
     return max(1, math.ceil(min_sample / max(per_call, 1e-9)))
 
@@ -105,6 +112,9 @@ def run_workload(wl, rounds, min_sample=5e-3):
         t0 = time.perf_counter()
         try:
             results[name] = fn()
+        except ToolUnavailable as exc:  # e.g. srcgrad rejecting code it does not support yet
+            out["skipped"][name] = str(exc)
+            continue
         except Exception as exc:  # noqa: BLE001 - e.g. srcgrad failing to generate/compile
             failed[name] = f"first call raised {type(exc).__name__}: {str(exc)[:300]}"
             continue
@@ -121,11 +131,11 @@ def run_workload(wl, rounds, min_sample=5e-3):
     out["failed"] = failed
 
     # 2. calibration, 3. interleaved rounds
-    number = {name: _calibrate(tools[name], min_sample) for name in timed}
     samples = {name: [] for name in timed}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        number = {name: _calibrate(tools[name], min_sample) for name in timed}
         for r in range(rounds if timed else 0):
             k = r % len(timed)
             for name in timed[k:] + timed[:k]:
@@ -216,6 +226,8 @@ def format_markdown(report):
              f"at start ({env['platform']})",
              f"- python {env['python']}, numpy {env['numpy']}, numba {env['numba']}, "
              f"srcgrad commit {env['git_commit']}",
+             "- peers: " + (", ".join(f"{k} {v or 'not installed'}" for k, v in env.get("peers", {}).items())
+                            or "not recorded") + "; every tool float64 on one thread",
              "- method: warm-up call (compiles), gradients checked against the hand adjoint, then "
              "interleaved rounds; medians of per-call time, ratios are of medians.", ""]
     for res in report["workloads"]:
@@ -238,14 +250,32 @@ def environment():
     except (OSError, StopIteration):
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=os.path.dirname(RESULTS_DIR), timeout=10).stdout.strip()
+        git = {"capture_output": True, "text": True, "check": False, "timeout": 10,
+               "cwd": os.path.dirname(RESULTS_DIR)}
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **git).stdout.strip()
+        if commit and subprocess.run(["git", "status", "--porcelain", "--", "../srcgrad"], **git).stdout.strip():
+            commit += " + uncommitted srcgrad changes"
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return {"python": platform.python_version(), "numpy": numpy.__version__,
             "numba": numba.__version__, "platform": platform.platform(), "cpu": cpu,
             "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
-            "git_commit": commit or "unknown"}
+            "git_commit": commit or "unknown", "peers": _peer_versions(),
+            "threads": {var: os.environ.get(var) for var in
+                        ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")}}
+
+
+def _peer_versions():
+    """Installed versions of the optional peer tools (read from metadata: nothing is imported)."""
+    from importlib import metadata
+
+    versions = {}
+    for dist in ("autograd", "torch", "jax", "jaxlib"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
 
 
 def _invoked_module():
