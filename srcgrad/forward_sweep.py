@@ -30,10 +30,12 @@ class ForwardSweep:
                 code.line(f"{p} = {p}.copy()", "never mutate the caller's array")
             if adjoint and p in self.wrt and kind == "int":
                 code.line(f"{p} = float({p})")
+        nested = {s.target for block in _nested_blocks(self.fn.body) for s in walk(block) if isinstance(s, Op)}
         if adjoint:
             for name in self.program_order(set(self.active) | set(self.plan.restored)):
                 t = self.types[name]
-                if is_array(t) and name not in self.fn.params:
+                if is_array(t) and name not in self.fn.params and \
+                        (name in nested or name in self.plan.restored or name in self.plan.rebindable):
                     shape = "0" if t[1] == 1 else "(0, 0)"
                     dtype = "" if t[2] == "float64" else f", dtype=np.{t[2] if t[2] != 'bool' else 'bool_'}"
                     code.line(f"{name} = np.empty({shape}{dtype})", "bound on every path")
@@ -262,6 +264,12 @@ class ForwardSweep:
         return f"{array}[{', '.join(atom_text(i) for i in index)}]"
 
     # -- backward sweep -----------------------------------------------------------------
+
+
+def _nested_blocks(block):
+    """The blocks inside if/for/while statements of `block`."""
+    for stmt in block:
+        yield from (child for child in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)) if child)
 
 
 def _access(stmt):

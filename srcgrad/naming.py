@@ -11,6 +11,7 @@ class Namer:
         self.taken = set(taken)
         self.counters = {}
         self.delta = {}
+        self.temps = set()       # the t1, t2, … of normalization (free to fuse away)
 
     def fresh(self, base, numbered=False):
         """`base` itself if free (and not `numbered`), else base1, base2, …"""
@@ -27,7 +28,9 @@ class Namer:
                 return name
 
     def temp(self):
-        return self.fresh("t", numbered=True)
+        name = self.fresh("t", numbered=True)
+        self.temps.add(name)
+        return name
 
     def d(self, name):
         """The δ name of a variable (stable across calls)."""

@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import fusion, preaccumulate
+from . import fusion, inline, preaccumulate
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
 from .forward_sweep import ForwardSweep
@@ -71,6 +71,7 @@ class Generator(ForwardSweep):
             self.prologue(code, adjoint=False)
             self.forward(self.fn.body, code, taping=False)
             code.line(f"return {atom_text(self.return_atom())}")
+        code.lines = inline.run(code.lines, self.fusible())
         return code.text()
 
     def tape_summary(self):
@@ -136,7 +137,14 @@ class Generator(ForwardSweep):
             grads = [self.gradient_of(w) for w in self.wrt]
             code.line(f"return {', '.join([self.result] + grads)}")
         self.drop_needless_inits(code)
+        code.lines = inline.run(code.lines, self.fusible())
         return code.text()
+
+    def fusible(self):
+        """Array temporaries of normalization and their δ's: names the
+        elementwise fusion (`inline`) may remove."""
+        temps = {t for t in self.namer.temps if is_array(self.types.get(t))} - set(self.plan.restored)
+        return temps | {self.d(t) for t in temps if t in self.active}
 
     def drop_needless_inits(self, code):
         """A scalar δ whose first use is an unconditional assignment needs no
@@ -417,7 +425,7 @@ class Generator(ForwardSweep):
             def visit_Call(self, node):
                 self.generic_visit(node)
                 if isinstance(node.func, ast.Name) and node.func.id == "SHAPE":
-                    name = node.args[0].id
+                    name = gen.plan.shape_root.get(node.args[0].id, node.args[0].id)
                     if name in taped:
                         return ast.Name(gen.shape_var(name), ast.Load())
                     return ast.Attribute(ast.Name(name, ast.Load()), "shape", ast.Load())

@@ -66,6 +66,7 @@ class TapePlan:
     hoisted: tuple = ()                              # statements after it that run before it
     ranks: dict = field(default_factory=dict)        # array name -> rank (and name.dtype -> dtype)
     region: object = None                            # SetItem -> (text of the written region, its rank)
+    shape_root: dict = field(default_factory=dict)   # array -> an array known to have the same shape
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old
@@ -148,6 +149,7 @@ class _Planner:
                 self.plan.ranks[name] = t[1]
                 self.plan.ranks[name + ".dtype"] = t[2]
         self.plan.region = lambda stmt: region_of(stmt, types)
+        self.plan.shape_root = shape_roots(fn, types)
         self.written = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
         self.blocking = set()
 
@@ -248,7 +250,8 @@ class _Planner:
                 for used, shape_only in _free_names(expr):
                     atom = mapping.get(used)
                     if isinstance(atom, Name):
-                        names.append(SHAPE_PREFIX + atom.id if shape_only else atom.id)
+                        names.append(SHAPE_PREFIX + self.plan.shape_root.get(atom.id, atom.id) if shape_only
+                                     else atom.id)
         return names
 
     def _binds_array(self, stmt):
@@ -415,3 +418,25 @@ def recompute_order(needs):
         if need.how == "recompute":
             order += [op for op in need.define if op not in order]
     return order
+
+
+def shape_roots(fn, types):
+    """Arrays whose shape is, by construction, the shape of an earlier array:
+    the result of an elementwise rule whose other operands are scalars
+    (`t7 = t6 ** 2`), or a copy. Each name must have a single binding.
+    Reading the root's shape instead lets the array itself be fused away."""
+    bindings = {}
+    for stmt in walk(fn.body):
+        if isinstance(stmt, Op):
+            bindings[stmt.target] = bindings.get(stmt.target, 0) + 1 + (stmt.target in fn.params)
+    single = {n for n, c in bindings.items() if c == 1} | (set(fn.params) - set(bindings))
+    roots = {}
+    for stmt in walk(fn.body):
+        if not (isinstance(stmt, Op) and stmt.target in single and is_array(types.get(stmt.target))):
+            continue
+        arrays_in = [a.id for a in stmt.args if isinstance(a, Name) and is_array(types.get(a.id))]
+        elementwise = stmt.op in RULES or stmt.op in ("copy", "array_copy")
+        if elementwise and len(arrays_in) == 1 and arrays_in[0] in single \
+                and types[arrays_in[0]][1] == types[stmt.target][1]:
+            roots[stmt.target] = roots.get(arrays_in[0], arrays_in[0])
+    return roots
