@@ -184,8 +184,9 @@ class _GradFunction:
             where = re.search(r"for (\S+) at (\S+):(\d+)", str(exc))
             if where is None:
                 raise
+            filename = _file(self.f) if os.path.basename(_file(self.f)) == where.group(2) else where.group(2)
             raise SrcgradError(f"an index into '{where.group(1)}' is out of range for its shape",
-                               filename=where.group(2), lineno=int(where.group(3)),
+                               filename=filename, lineno=int(where.group(3)),
                                construct="index out of range",
                                hint="check the shapes of the arguments against the loops that index them") from None
         except ValueError as exc:         # shapes that do not fit (broadcasting, products)

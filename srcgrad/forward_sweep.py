@@ -166,7 +166,7 @@ class ForwardSweep:
                 continue
             array, index = access
             where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
-            for k, atom in enumerate(index):
+            for k, atom in index:
                 if self.rank(atom):
                     continue
                 if atom == Name(loop.var):
@@ -191,7 +191,7 @@ class ForwardSweep:
             return
         array, index = access
         tests = []
-        for k, atom in enumerate(index):
+        for k, atom in index:
             if k in self.checked.get(stmt.sid, ()) or self.rank(atom):
                 continue
             i = atom_text(atom)
@@ -241,6 +241,8 @@ class ForwardSweep:
             found = arrays.variant(op, ranks, stmt.static)
             inputs = arrays.ARRAY_RULES[op].inputs if op in arrays.ARRAY_RULES else RULES[op].inputs
             text = render(substitute(found.primal, dict(zip(inputs, args))))
+            if found.rank and text.isidentifier():      # `1.0 * x` folded to `x`: still a new array
+                return text + ".copy()"
             return text + (self.copy_suffix(stmt) if op in ("transpose", "reshape") else "")
         rule = RULES[op]
         return render(substitute(rule.primal, dict(zip(rule.inputs, args))))
@@ -273,9 +275,25 @@ def _nested_blocks(block):
 
 
 def _access(stmt):
-    """(array, index atoms) of an element or row read or write, else None."""
-    if isinstance(stmt, SetItem) and stmt.spec is None:
-        return stmt.array, stmt.index
-    if isinstance(stmt, Op) and stmt.op == "getitem" and isinstance(stmt.args[0], Name):
-        return stmt.args[0].id, stmt.args[1:]
+    """(array, [(axis, index atom)]) of the integer indices an element, row or
+    slice access uses, else None (slice bounds are clipped, never out of range)."""
+    if isinstance(stmt, SetItem):
+        return stmt.array, _indexed_axes(stmt.index, stmt.spec)
+    if isinstance(stmt, Op) and stmt.op in ("getitem", "slice") and isinstance(stmt.args[0], Name):
+        return stmt.args[0].id, _indexed_axes(stmt.args[1:], stmt.static if stmt.op == "slice" else None)
     return None
+
+
+def _indexed_axes(index, spec):
+    if spec is None:
+        return list(enumerate(index))
+    out, atoms, axis = [], list(index), 0
+    for part in spec:
+        if part == "i":
+            out.append((axis, atoms.pop(0)))
+            axis += 1
+        elif part != "n":
+            for _ in range(sum(part[1:])):
+                atoms.pop(0)
+            axis += 1
+    return out

@@ -60,6 +60,10 @@ def run(lines, inlinable):
                     and isinstance(stmt.targets[0], ast.Name)):
                 continue
             name = stmt.targets[0].id
+            if name in inlinable and stores.get(name) == [k] and not loads.get(name):
+                lines[k] = None             # dead: its only reader used another form (a uniform δ)
+                changed = True
+                break
             if name not in inlinable or stores.get(name) != [k] or len(loads.get(name, [])) != 1:
                 continue
             use = loads[name][0]

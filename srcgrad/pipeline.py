@@ -75,7 +75,7 @@ def build(func, wrt, kinds, value=True):
                            hint="return a float, e.g. the sum of squares of the array")
     active = activity.run(fn, types, wrt)
     _dump("activity", sorted(active))
-    plan = tape.run(fn, types, active)
+    plan = tape.run(fn, types, active, frozenset(namer.temps))
     _dump("tape", plan.needs)
     gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value)
     primal_src, adjoint_src = gen.primal(), gen.adjoint()

@@ -47,6 +47,7 @@ class Generator(ForwardSweep):
         self.redefined = self.names_redefined()
         self.checked = {}            # sid -> axes whose bounds a loop already checked
         self.shape_vars = {}         # array -> variable holding its shape popped from the tape
+        self.uniform = {}            # array δ -> the scalar all its elements hold (δ of a sum)
         self.handed_off = False
 
     def names_redefined(self):
@@ -379,7 +380,7 @@ class Generator(ForwardSweep):
             self.backward_read(code, stmt)
         elif z_array and stmt.op in ("copy", "array_copy"):
             source = stmt.args[0]
-            self.handed_off, self.dying_is_array = False, True
+            self.handed_off, self.dying_is_array, self.dying_z = False, True, z
             if isinstance(source, Name) and source.id in self.active:
                 self.add_array_delta(code, source.id, ast.Name(d_z, ast.Load()), "copy: δ passes unchanged", d_z)
         elif not z_array and stmt.args and stmt.args[0] == Name(z):   # s = s ± e: d_s flows unchanged
@@ -394,15 +395,40 @@ class Generator(ForwardSweep):
                 code.line(f"{d_z} = 0.0")
             self.zero.add(z)
 
+    def touched(self, name):
+        """d_name is about to change in place: no longer known zero or uniform."""
+        self.zero.discard(name)
+        self.uniform.pop(name, None)
+
+    def uniform_delta(self, stmt):
+        """The scalar every element of d_z holds (δ of a sum) when the rule may
+        use it instead of the array: an elementwise rule whose single array
+        operand has z's shape, each of its δ templates reading that operand."""
+        z = stmt.target
+        if z not in self.uniform or stmt.op not in RULES:
+            return None
+        arrays_in = [a for a in stmt.args if self.rank(a)]
+        root = self.plan.shape_root.get(z)
+        if len(arrays_in) != 1 or root is None or self.plan.shape_root.get(arrays_in[0].id, arrays_in[0].id) != root:
+            return None
+        rule = RULES[stmt.op]
+        array_input = rule.inputs[stmt.args.index(arrays_in[0])]
+        for expr in rule.vjp:
+            names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+            if not (isinstance(expr, ast.Constant) or names & {array_input, "z"}):
+                return None
+        return self.uniform[z]
+
     def backward_rule(self, code, stmt):
         """The rule's δ contributions, one line per active input."""
         z, d_z = stmt.target, self.d(stmt.target)
         inputs, vjp = rule_templates(stmt, self.types)
-        mapping = {"d_z": Name(d_z), "z": Name(z), **dict(zip(inputs, stmt.args))}
+        uniform = self.uniform_delta(stmt)
+        mapping = {"d_z": Name(uniform or d_z), "z": Name(z), **dict(zip(inputs, stmt.args))}
         label = arrays.label(stmt.op if stmt.op != "dot" else "matmul")
         seen = set()
         self.handed_off = False
-        self.dying_is_array = is_array(self.types[z])
+        self.dying_is_array, self.dying_z = is_array(self.types[z]), z
         for expr, arg in zip(vjp, stmt.args):
             if expr is None or not (isinstance(arg, Name) and arg.id in self.active):
                 continue
@@ -444,11 +470,15 @@ class Generator(ForwardSweep):
                 scalar = value == dying and not self.dying_is_array
                 code.line(f"{d} = np.full({shape}, {value})" if scalar else f"{d} = np.zeros({shape}) + {value}",
                           comment)
+                if scalar and self.dying_z not in self.redefined:
+                    self.uniform[name] = value      # every element of d_name is this scalar
             else:
+                self.touched(name)
                 code.line(f"{d} += {value}", comment)
             return
         text = render(expr)
         if name not in self.zero:
+            self.touched(name)
             code.line(f"{d} += {text}", comment)
             return
         self.zero.discard(name)
@@ -466,7 +496,7 @@ class Generator(ForwardSweep):
         array, d_z = stmt.args[0].id, self.d(stmt.target)
         if array not in self.active:
             return
-        self.zero.discard(array)        # updated in place from here on
+        self.touched(array)             # updated in place from here on
         index = stmt.args[1:]
         fancy = [a for a in index if self.rank(a)]
         if fancy:
@@ -503,6 +533,7 @@ class Generator(ForwardSweep):
             else:
                 self.add_delta(code, value.id, f"np.sum({region})", text, "-=" if stmt.mode == "sub" else "+=")
         if stmt.mode == "set":
+            self.touched(stmt.array)
             code.line(f"{region} = 0.0", "the old part was overwritten")
 
     def backward_set_element(self, code, stmt):

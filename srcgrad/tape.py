@@ -106,23 +106,23 @@ class TapePlan:
         return loop if isinstance(loop, For) else None
 
 
-def run(fn, types, active):
+def run(fn, types, active, temps=frozenset()):
     """Plan with the fewest restored names that leave nothing but indices on
     the tape; fuse a sum-over-iterations loop when `fusion` finds one."""
-    plan = _fixpoint(fn, types, active, None)
+    plan = _fixpoint(fn, types, active, None, temps)
     choice = fusion.choose(fn, types, active, plan)
     if choice is not None:
-        fused = _fixpoint(fn, types, active, choice[0])
+        fused = _fixpoint(fn, types, active, choice[0], temps)
         if fusion.choose(fn, types, active, fused) == choice:
             fused.fused, fused.hoisted = choice
             return fused
     return plan
 
 
-def _fixpoint(fn, types, active, fused):
+def _fixpoint(fn, types, active, fused, temps):
     restored = set()
     for _ in range(50):
-        planner = _Planner(fn, types, active, restored, fused)
+        planner = _Planner(fn, types, active, restored, fused, temps)
         blocking = planner.plan_all()
         if not blocking - restored:
             break
@@ -131,7 +131,7 @@ def _fixpoint(fn, types, active, fused):
 
 
 class _Planner:
-    def __init__(self, fn, types, active, restored, fused=None):
+    def __init__(self, fn, types, active, restored, fused=None, temps=frozenset()):
         self.fn = fn
         self.fused = fused
         self.types = types
@@ -149,7 +149,7 @@ class _Planner:
                 self.plan.ranks[name] = t[1]
                 self.plan.ranks[name + ".dtype"] = t[2]
         self.plan.region = lambda stmt: region_of(stmt, types)
-        self.plan.shape_root = shape_roots(fn, types)
+        self.plan.shape_root = shape_roots(fn, types, temps)
         self.written = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
         self.blocking = set()
 
@@ -420,11 +420,11 @@ def recompute_order(needs):
     return order
 
 
-def shape_roots(fn, types):
-    """Arrays whose shape is, by construction, the shape of an earlier array:
-    the result of an elementwise rule whose other operands are scalars
+def shape_roots(fn, types, temps):
+    """Temporaries whose shape is, by construction, the shape of an earlier
+    array: the result of an elementwise rule whose other operands are scalars
     (`t7 = t6 ** 2`), or a copy. Each name must have a single binding.
-    Reading the root's shape instead lets the array itself be fused away."""
+    Reading the root's shape instead lets the temporary be fused away."""
     bindings = {}
     for stmt in walk(fn.body):
         if isinstance(stmt, Op):
@@ -432,7 +432,8 @@ def shape_roots(fn, types):
     single = {n for n, c in bindings.items() if c == 1} | (set(fn.params) - set(bindings))
     roots = {}
     for stmt in walk(fn.body):
-        if not (isinstance(stmt, Op) and stmt.target in single and is_array(types.get(stmt.target))):
+        if not (isinstance(stmt, Op) and stmt.target in single and stmt.target in temps
+                and is_array(types.get(stmt.target))):
             continue
         arrays_in = [a.id for a in stmt.args if isinstance(a, Name) and is_array(types.get(a.id))]
         elementwise = stmt.op in RULES or stmt.op in ("copy", "array_copy")

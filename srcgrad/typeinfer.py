@@ -65,6 +65,7 @@ def run(fn, kinds):
         _check(stmt, types)
     _check_moves(fn, types)
     _check_views(fn, types)
+    _check_stale_views(fn, types)
     return types
 
 
@@ -275,6 +276,40 @@ def _check_views(fn, types):
             raise _error(stmt, f"'{stmt.array}' is a view (a slice, row or transpose) of another array and is "
                          "written here", f"write into the original array, or take a copy: "
                          f"{stmt.array} = ....copy()", "write into a view")
+
+
+def _check_stale_views(fn, types):
+    """`row = B[0]; B[0] = v; … row …`: in Python the view sees the write; the
+    generated code keeps values, so such a read is rejected (at the write)."""
+    order = list(walk(fn.body))
+    pos = {s.sid: k for k, s in enumerate(order)}
+    loops = {}
+
+    def enclosing(block, outer):
+        for stmt in block:
+            loops[stmt.sid] = outer
+            if isinstance(stmt, (For, While)):
+                enclosing(stmt.body, outer + (stmt.sid,))
+            for child in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+                if child and not isinstance(stmt, (For, While)):
+                    enclosing(child, outer)
+    enclosing(fn.body, ())
+    for view in order:
+        if not (isinstance(view, Op) and view.op in VIEW_OPS and is_array(types.get(view.target))):
+            continue
+        base, name = view.args[0].id, view.target
+        writes_ = [s for s in order if (isinstance(s, SetItem) and s.array == base) or
+                   (_in_place(s, types) and s.target == base)]
+        reads_ = [s for s in order if name in reads(s) and s is not view]
+        for write in writes_:
+            for read in reads_:
+                later = pos[read.sid] > pos[write.sid] > pos[view.sid]
+                common = set(loops[write.sid]) & set(loops[read.sid]) - set(loops[view.sid])
+                if later or (common and pos[read.sid] < pos[write.sid]):
+                    raise _error(write, f"'{base}' is written while '{name}' (a view of it, line "
+                                 f"{view.loc.lineno}) is read later: the view would see the change",
+                                 f"take a copy: {name} = {view.loc.text.split('=', 1)[-1].strip()}.copy()",
+                                 "stale view")
 
 
 def _check_moves(fn, types):

@@ -11,7 +11,10 @@ call time; they must still name the line of the offending operation, not the
 """
 
 import inspect
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -510,6 +513,28 @@ def scalar_index_of_reduction(A, x):
     return m[0] * 2.0
 
 
+def stale_row_view(A, v):
+    B = A * 2.0
+    row = B[0]
+    B[0] = v  # <- error here
+    return np.sum(row * row)
+
+
+def stale_tail_view(x):
+    B = x * 2.0
+    tail = B[1:]
+    B[1] = 0.0  # <- error here
+    return np.sum(tail * x[1:])
+
+
+def view_bound_before_loop_writes(W, x):
+    H = np.zeros((3, x.shape[0]))
+    first = H[0]
+    for t in range(3):
+        H[t] = np.tanh(W @ x + t)  # <- error here
+    return np.sum(first * x)
+
+
 def _edge_cases():
     x5 = np.array([0.5, -1.2, 2.0, 0.3, -0.7, 1.1])
     A = np.array([[0.5, -1.0, 0.2], [1.5, 0.4, -0.6], [-0.2, 0.8, 1.1]])
@@ -526,6 +551,10 @@ def _edge_cases():
         (diff_function, (x5,), "x", None),
         (square_and_power, (x5, 3.0), ("x", "p"), None),
         (scalar_index_of_reduction, (A, np.array([0.3, -0.5, 0.9])), ("A", "x"), None),
+        # a view bound *before* its base is written sees the write (NumPy semantics)
+        (stale_row_view, (A, np.array([0.3, -0.5, 0.9])), ("A", "v"), None),
+        (stale_tail_view, (x5,), "x", None),
+        (view_bound_before_loop_writes, (A, np.array([0.3, -0.5, 0.9])), ("W", "x"), None),
     ]
 
 
@@ -545,3 +574,91 @@ def test_edge_construct_supported_or_rejected(f, args, wrt, expect):
     assert_grad_matches_fd(f, args, wrt, got)
     if expect is not None:
         np.testing.assert_allclose(got, expect(*copy_args(args)), rtol=1e-12, atol=1e-14)
+
+
+# --- integer indices out of range (also inside slice subscripts) ------------------------------
+# NumPy raises IndexError; srcgrad must raise SrcgradError at the line, never read or write
+# outside the array. A missing bounds check can crash the interpreter (segfault), so each case
+# runs in a subprocess and a crash is reported as a failure instead of killing the test run.
+
+def row_index_read(A, i):
+    return np.sum(A[i] ** 2)  # <- error here
+
+
+def column_index_read(A, j):
+    c = A[:, j]  # <- error here
+    return np.sum(c * c)
+
+
+def row_tail_read(A, i):
+    return np.sum(A[i, 1:] ** 2)  # <- error here
+
+
+def column_write(A, j):
+    B = A * 2.0
+    B[:, j] = 1.0  # <- error here
+    return np.sum(B * A)
+
+
+def row_slice_write(A, i):
+    B = A * 2.0
+    B[i, :] = A[0]  # <- error here
+    return np.sum(B ** 2)
+
+
+def label_index(W, X, labels):
+    L = 0.0
+    for i in range(X.shape[0]):
+        row = X[i] @ W
+        L -= row[labels[i]]  # <- error here
+    return L
+
+
+_OOB_A = "np.arange(6.0).reshape(3, 2) * 0.5 - 1.2"
+OUT_OF_RANGE = [
+    (row_index_read, f"({_OOB_A}, 3)", "A"),
+    (column_index_read, f"({_OOB_A}, 2)", "A"),
+    (column_index_read, f"({_OOB_A}, -3)", "A"),
+    (row_tail_read, f"({_OOB_A}, 3)", "A"),
+    (column_write, f"({_OOB_A}, 2)", "A"),
+    (column_write, f"({_OOB_A}, -3)", "A"),
+    (row_slice_write, f"({_OOB_A}, -4)", "A"),
+    (label_index, f"({_OOB_A}, np.ones((4, 3)), np.array([0, 1, 2, 1]))", "W"),
+]
+
+
+def _run_isolated(f, args_src, wrt):
+    """grad(f)(*args) in a fresh interpreter; what it raised, as a dict."""
+    tests_dir = os.path.dirname(THIS_FILE)
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{tests_dir!r}, {os.path.dirname(tests_dir)!r}]\n"
+        "import numpy as np\nimport srcgrad\nimport test_array_errors as m\n"
+        f"f = m.{f.__name__}\nargs = {args_src}\n"
+        "try:\n"
+        f"    srcgrad.grad(f, wrt={wrt!r})(*args)\n"
+        "    out = {'raised': None}\n"
+        "except srcgrad.SrcgradError as e:\n"
+        "    out = {'raised': 'SrcgradError', 'lineno': e.lineno, 'filename': e.filename,\n"
+        "           'construct': e.construct, 'text': str(e)}\n"
+        "except Exception as e:\n"
+        "    out = {'raised': type(e).__name__, 'text': str(e)[:500]}\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, (f"{f.__name__}{args_src}: the interpreter died with status {proc.returncode} "
+                                  f"(-11: segfault, an unchecked index)\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("f,args_src,wrt", OUT_OF_RANGE,
+                         ids=[f"{c[0].__name__}-{k}" for k, c in enumerate(OUT_OF_RANGE)])
+def test_index_out_of_range(f, args_src, wrt):
+    out = _run_isolated(f, args_src, wrt)
+    assert out["raised"] == "SrcgradError", f"{f.__name__}{args_src}: expected SrcgradError, got {out}"
+    assert out["construct"] != "numba compilation", out["text"]
+    lines = marker_lines(f)
+    assert out["lineno"] in lines, f"lineno {out['lineno']}, expected {lines}: {out['text']}"
+    assert out["filename"] is not None and os.path.abspath(out["filename"]) == THIS_FILE, \
+        f"filename {out['filename']!r} is not this file's path"
+    assert "range" in out["text"].lower() or "bound" in out["text"].lower(), out["text"]

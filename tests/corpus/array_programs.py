@@ -1090,3 +1090,180 @@ def _softplus_regression_grad(w, X, y):
 _SP_W = np.array([0.5, -0.3, 0.8])
 _far(_LR_X @ _SP_W)
 case(softplus_regression, args=(_SP_W, _LR_X, _LR_Y), wrt="w", expect=_softplus_regression_grad)
+
+
+# --- found by probing the first implementation: same array on both sides, zeros in a
+# --- product, variable-bound slices, tuple-returning helpers, masks, size-1 broadcasting
+
+def self_products(x, A):
+    return x @ x + np.dot(x, A @ x) + np.sum(A @ A) + np.sum(np.outer(A[0], A[0]))
+
+
+def _self_products_grad(x, A):
+    one = np.ones(A.shape[0])
+    gA = np.outer(x, x) + (np.outer(one, one) @ A.T + A.T @ np.outer(one, one))
+    gA[0] += 2.0 * np.sum(A[0])
+    return (2.0 * x + (A + A.T) @ x, gA)
+
+
+case(self_products, args=(_rng(130).standard_normal(3), _rng(131).standard_normal((3, 3))), wrt=("x", "A"),
+     expect=_self_products_grad)
+
+
+def prod_through_zero(x, A):
+    return np.prod(x) + np.sum(np.prod(A, axis=1)) + np.sum(np.cumsum(x) * x)
+
+
+def _prod_through_zero_grad(x, A):
+    n = len(x)
+    gx = np.array([np.prod(np.delete(x, i)) for i in range(n)])
+    c = np.cumsum(x)
+    gx += c + np.cumsum(x[::-1])[::-1]
+    gA = np.array([[np.prod(np.delete(A[i], j)) for j in range(A.shape[1])] for i in range(A.shape[0])])
+    return (gx, gA)
+
+
+case(prod_through_zero, args=(np.array([0.5, 0.0, 2.0, -1.5]), np.array([[0.5, 0.0, 2.0], [1.0, 2.0, 3.0]])),
+     wrt=("x", "A"), expect=_prod_through_zero_grad, note="np.prod with an exact zero entry: no division by x")
+
+
+def sliding_window_conv(x, w):
+    n = x.shape[0]
+    k = w.shape[0]
+    s = 0.0
+    for i in range(n - k + 1):
+        s += np.tanh(np.dot(x[i:i + k], w))
+    return s
+
+
+case(sliding_window_conv, args=(_rng(132).standard_normal(7), _rng(133).standard_normal(3)), wrt=("x", "w"))
+
+
+def scatter_add_window(x, w):
+    n = x.shape[0]
+    k = w.shape[0]
+    out = np.zeros(n + k - 1)
+    for i in range(n):
+        out[i:i + k] += x[i] * w
+    return np.sum(out ** 2)
+
+
+def _scatter_add_window_grad(x, w):
+    out = np.convolve(x, w)
+    return (2.0 * np.correlate(out, w, mode="valid"), 2.0 * np.correlate(out, x, mode="valid"))
+
+
+case(scatter_add_window, args=(_rng(134).standard_normal(5), _rng(135).standard_normal(3)), wrt=("x", "w"),
+     expect=_scatter_add_window_grad)
+
+
+def _lstm_cell(W, U, x, h, c):
+    z = W @ h + U @ x
+    c2 = 0.5 * c + np.tanh(z)
+    h2 = np.tanh(c2) * sigmoid(z)
+    return h2, c2
+
+
+def lstm_helper_tuple(W, U, xs):
+    h = np.zeros(W.shape[0])
+    c = np.zeros(W.shape[0])
+    for t in range(xs.shape[0]):
+        h, c = _lstm_cell(W, U, xs[t], h, c)
+    return np.sum(h) + np.sum(c * c)
+
+
+case(lstm_helper_tuple, args=(_rng(136).standard_normal((3, 3)) * 0.5, _rng(137).standard_normal((3, 2)),
+                              _rng(138).standard_normal((4, 2))),
+     wrt=("W", "U", "xs"))
+
+
+def onehot_by_comparison(W, X, labels):
+    K = W.shape[1]
+    Y = labels[:, None] == np.arange(K)[None, :]
+    Z = X @ W
+    return -np.sum(Y * (Z - _logsumexp_rows(Z))) / X.shape[0]
+
+
+case(onehot_by_comparison, args=(_rng(139).standard_normal((4, 3)), _SM_X, _SM_LABELS), wrt="W",
+     expect=lambda W, X, labels: _softmax_ce_grad(W, np.zeros(3), X, np.eye(3)[labels])[0])
+
+
+def masked_loss(A, mask, target):
+    err = np.where(mask, A - target, 0.0)
+    return np.sum(err * err) + np.sum(mask * np.sin(A))
+
+
+_MASK = _rng(140).random((3, 4)) > 0.5
+case(masked_loss, args=(_rng(141).standard_normal((3, 4)), _MASK, _rng(142).standard_normal((3, 4))), wrt="A",
+     expect=lambda A, mask, target: mask * (2.0 * (A - target) + np.cos(A)))
+
+
+def size_one_bias(W, h, b):
+    return np.sum(np.tanh(W @ h + b))
+
+
+def _size_one_bias_grad(W, h, b):
+    d = 1.0 - np.tanh(W @ h + b) ** 2
+    return (np.outer(d, h), W.T @ d, np.array([d.sum()]))
+
+
+case(size_one_bias, args=(_rng(143).standard_normal((3, 3)), _rng(144).standard_normal(3), np.array([0.3])),
+     wrt=("W", "h", "b"), expect=_size_one_bias_grad, note="b of shape (1,) broadcast against (3,)")
+
+
+def rnn_control_flow(W, xs):
+    h = np.zeros(W.shape[0])
+    for t in reversed(range(xs.shape[0])):
+        if t % 2 == 1:
+            continue
+        h = np.tanh(W @ h + xs[t])
+    k = 0
+    while k < 3:
+        h = np.tanh(W @ h) + 0.1 * h
+        k += 1
+    return np.sum(h * h)
+
+
+case(rnn_control_flow, args=(_rng(145).standard_normal((3, 3)) * 0.5, _rng(146).standard_normal((5, 3))),
+     wrt=("W", "xs"))
+
+
+def leapfrog_arrays(a, b):
+    for t in range(3):
+        a, b = b * 0.5, a + np.tanh(b)
+    return np.sum(a * b)
+
+
+case(leapfrog_arrays, args=(_rng(147).standard_normal(3), _rng(148).standard_normal(3)), wrt=("a", "b"))
+
+
+def scaled_copy_then_write(x, w):
+    z = 1.0 * x
+    z[0] = w[0]
+    z[1:] += w[1:] * x[:-1]
+    return np.sum(z * w)
+
+
+def _scaled_copy_then_write_grad(x, w):
+    gx = w.copy()
+    gx[0] = 0.0
+    gx[:-1] += w[1:] * w[1:]
+    gw = np.empty_like(w)
+    gw[0] = 2.0 * w[0]
+    gw[1:] = x[1:] + 2.0 * w[1:] * x[:-1]
+    return (gx, gw)
+
+
+case(scaled_copy_then_write, args=(_rng(149).standard_normal(4), _rng(150).standard_normal(4)), wrt=("x", "w"),
+     expect=_scaled_copy_then_write_grad, note="1.0 * x is a new array: writes into z must not reach x")
+
+
+def long_sequence_rnn(W, x):
+    h = x.copy()
+    for t in range(60):
+        h = np.tanh(W @ h + x)
+    return np.sum(h * h)
+
+
+case(long_sequence_rnn, args=(_rng(151).standard_normal((4, 4)) * 0.4, _rng(152).standard_normal(4)),
+     wrt=("W", "x"))
