@@ -399,9 +399,9 @@ def _located_failure(f, values, exc):
             frame = frames[-1]
             message = str(py_exc).strip().splitlines()[0] if str(py_exc).strip() else type(py_exc).__name__
             head = message.split(":")[0].strip()
-            construct = head if head.isidentifier() else _operation(frame.line or "")
-            return SrcgradError(f"`{(frame.line or '').strip()}` fails for these arguments: {message}",
-                                filename=frame.filename, lineno=frame.lineno, construct=construct,
+            operation = head if head.isidentifier() else _operation(frame.line or "")
+            return SrcgradError(f"`{(frame.line or '').strip()}` fails for these arguments in {operation}: {message}",
+                                filename=frame.filename, lineno=frame.lineno, construct="shape mismatch",
                                 hint=f"check the argument shapes ({shapes})")
     return SrcgradError(f"the compiled gradient of {f.__name__} failed: {exc}", filename=_file(f),
                         lineno=_line(f), construct="runtime error", hint=f"check the argument shapes ({shapes})")

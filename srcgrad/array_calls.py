@@ -26,7 +26,8 @@ METHOD_REDUCTIONS = {"sum": "sum", "max": "amax", "min": "amin", "prod": "prod",
                      "mean": "mean", "var": "var", "std": "std"}
 PRODUCTS = {np.dot: "dot", np.matmul: "matmul", np.outer: "outer"}
 ARRAY_METHODS = set(METHOD_REDUCTIONS) | {"reshape", "ravel", "flatten", "dot", "transpose", "copy"}
-ARRAY_FUNCTIONS = set(REDUCTIONS) | set(PRODUCTS) | {np.transpose, np.reshape, np.ravel, np.linalg.norm}
+ARRAY_FUNCTIONS = set(REDUCTIONS) | set(PRODUCTS) | {np.transpose, np.reshape, np.ravel, np.linalg.norm,
+                                                     np.broadcast_to}
 
 
 class ArrayLowering:
@@ -59,6 +60,11 @@ class ArrayLowering:
             x = self.expr(node.args[0])
             return self.op("sqrt", (self.reduce("sum", self.op("square", (x,), node), None, False, node),),
                            node, target)
+        if obj is np.broadcast_to:
+            self.positional(node, label, 2)
+            shape = node.args[1]
+            dims = shape.elts if isinstance(shape, ast.Tuple) else [shape]
+            return self.op("stretch", (self.expr(node.args[0]),) + tuple(self.expr(d) for d in dims), node, target)
         if obj is np.eye:
             self.positional(node, label, 1)
             return self.op("eye", (self.expr(node.args[0]),), node, target)

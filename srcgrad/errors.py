@@ -16,7 +16,7 @@ class SrcgradError(Exception):
 
     # constructs that describe bad input rather than unsupported code
     INPUT_ERRORS = ("bad argument", "index out of range", "non-float wrt argument", "wrt", "call",
-                    "non-scalar output", "numba compilation")
+                    "non-scalar output", "numba compilation", "shape mismatch", "runtime error")
 
     def __init__(self, message, *, filename=None, lineno=None, construct=None, hint=None):
         self.message = message

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import activity, jit, normalize, parse, tape, typeinfer
+from . import activity, jit, loopfuse, normalize, parse, tape, typeinfer
 from .errors import SrcgradError
 from .program import Return, walk
 from .reverse import Generator
@@ -66,6 +66,7 @@ def build(func, wrt, kinds, value=True):
     # an int passed for a wrt parameter is converted to float on entry
     types = typeinfer.run(fn, [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)])
     fn = typeinfer.split_array_updates(fn, types, namer)
+    fn = loopfuse.run(fn, types, namer)
     _dump("typeinfer", types)
     ret = [s for s in fn.body if isinstance(s, Return)][-1]
     ret_type = types.get(ret.value.id) if hasattr(ret.value, "id") else "float"

@@ -316,6 +316,18 @@ def cumsum(ranks, static):
     return f"cumsum_axis(x, {axis})", (f"rcumsum_axis(d_z, {axis})",), 2
 
 
+@array_rule("stretch", ("x", "n0", "n1"), label="broadcast: δ summed over the stretched axes",
+            samples=[([(1, 3)], {"shape": (4, 3)}), ([(1,)], {"shape": (5,)}), ([(2, 1)], {"shape": (2, 3)})],
+            usage="np.broadcast_to(x, {shape})")
+def stretch(ranks, static):
+    """x with its size-1 axes stretched to (n0[, n1]) (x itself when they agree)."""
+    if ranks[0] == 1 and ranks[1:] == (0,):
+        return "stretch1(x, n0)", ("ub11(d_z, SHAPE(x))", None), 1
+    if ranks[0] == 2 and ranks[1:] == (0, 0):
+        return "stretch2(x, n0, n1)", ("ub22(d_z, SHAPE(x))", None, None), 2
+    return None
+
+
 # `dot` is `@` for arrays and `*` when one side is a scalar (np.dot semantics)
 def dot_variant(ranks, static=()):
     if 0 in ranks:

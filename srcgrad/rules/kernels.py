@@ -59,6 +59,30 @@ def erfc_elementwise(x):
     return math.erfc(x)
 
 
+# --- broadcasting made explicit (elementwise chains lowered to loops) -------------------------
+
+@jit
+def stretch1(x, n):
+    if x.shape[0] == n:
+        return x
+    if x.shape[0] != 1:
+        raise ValueError("operands could not be broadcast together")
+    return np.full(n, x[0])
+
+
+@jit
+def stretch2(x, n0, n1):
+    if x.shape[0] == n0 and x.shape[1] == n1:
+        return x
+    if (x.shape[0] != n0 and x.shape[0] != 1) or (x.shape[1] != n1 and x.shape[1] != 1):
+        raise ValueError("operands could not be broadcast together")
+    out = np.empty((n0, n1))
+    for i in range(n0):
+        for j in range(n1):
+            out[i, j] = x[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0]
+    return out
+
+
 # --- reductions along an axis --------------------------------------------------------
 
 @jit
