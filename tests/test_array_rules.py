@@ -17,7 +17,7 @@ import pytest
 
 import srcgrad
 from srcgrad.rules import RULES
-from srcgrad.rules.arrays import ARRAY_RULES, Unsupported, variant
+from srcgrad.rules.arrays import ARRAY_RULES, NUMPY_FORM, Unsupported, variant
 
 # operands per arity: (name, shape) — broadcasting matrix/row, scalar/row, column/row
 BROADCAST = {
@@ -33,7 +33,8 @@ def _liftable(name):
         primal = variant(name, (2,) * len(RULES[name].inputs)).primal
     except Unsupported:
         return False
-    return all(n.id in ("np",) + RULES[name].inputs for n in ast.walk(primal) if isinstance(n, ast.Name))
+    return all(n.id in ("np",) + tuple(NUMPY_FORM) + RULES[name].inputs
+               for n in ast.walk(primal) if isinstance(n, ast.Name))
 
 
 LIFTED = sorted(n for n in RULES if _liftable(n))
@@ -44,6 +45,8 @@ def _lifted_source(rule, names):
     mapping = dict(zip(rule.inputs, names))
     if rule.name == "where":           # the condition is a mask made from its (float) operand
         mapping["c"] = f"({names[0]} > 1.0)"
+
+    mapping.update({kernel: f"np.{name}" for kernel, name in NUMPY_FORM.items()})
 
     class Sub(ast.NodeTransformer):
         def visit_Name(self, node):

@@ -50,6 +50,14 @@ def ub22(g, shape):
 # --- elementwise functions NumPy lacks (math.erf on arrays) ---------------------------------
 
 @numba.vectorize(["float64(float64)"], cache=True)
+def tanh_elementwise(x):
+    """tanh(x) = -e / (e + 2) with e = expm1(-2|x|), signed like x: exact to
+    a few ulp (expm1 keeps small |x| accurate, and never overflows)."""
+    e = math.expm1(-2.0 * abs(x))
+    return math.copysign(-e / (e + 2.0), x)
+
+
+@numba.vectorize(["float64(float64)"], cache=True)
 def erf_elementwise(x):
     return math.erf(x)
 
