@@ -118,6 +118,9 @@ class ArrayLowering:
                                  "use axis= and keepdims=")
             given[kw.arg] = kw.value
         for key, value in given.items():
+            if isinstance(value, ast.Tuple):
+                raise self.error(node, f"{key}= of {label} is a tuple: reduce over one axis at a time", label,
+                                 "nest the reductions, or omit axis= to reduce over all elements")
             if not (isinstance(value, ast.Constant) and (value.value is None or isinstance(value.value, (bool, int)))):
                 constant = self.constant_value(value)
                 if constant is MISSING:

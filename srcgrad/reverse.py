@@ -109,6 +109,9 @@ class Generator(ForwardSweep):
                 code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
+            else:       # a fused loop pops what each iteration pushes: the code before it holds the tape
+                idx = next(k for k, s in enumerate(self.fn.body) if s is self.plan.fused)
+                self.forward(self.fn.body[:idx], code, taping=True)
             code.line(f"return {self.tape['f'][1]}, {self.tape['i'][1]}")
         return code.text()
 
@@ -361,6 +364,8 @@ class Generator(ForwardSweep):
         elif z in self.plan.restored and z in self.plan.rebindable:
             code.line(f"{self.d(z)} = np.zeros_like({z})", "δ of the previous binding")
             self.zero.add(z)
+        elif z in self.plan.lazy:
+            self.zero.add(z)        # the next contribution assigns it
 
     def pop_old_value(self, code, stmt):
         kind = self.plan.restored.get(stmt.target)
@@ -388,6 +393,8 @@ class Generator(ForwardSweep):
                 sign = "+=" if stmt.op == "add" else "-="
                 self.add_delta(code, stmt.args[1].id, d_z, RULES[stmt.op].label, sign)
             return
+        elif z_array and z in self.zero:
+            pass        # no δ reached this array: nothing flows back
         elif rule_templates(stmt, self.types) is not None:
             self.backward_rule(code, stmt)
         if not z_array:
@@ -590,7 +597,7 @@ class Generator(ForwardSweep):
             if isinstance(s, (Op, SetItem, Return)):
                 for n in reads(s) + sorted(writes(s)):
                     users.setdefault(n, []).append(s)
-        local = set()
+        local = {n for n in self.plan.lazy if all(s.sid in inside for s in users.get(n, []))}
         for name in self.active:
             if is_array(self.types[name]) or not all(s.sid in inside for s in users.get(name, [])):
                 continue

@@ -28,7 +28,7 @@ import ast
 from dataclasses import dataclass, field
 
 from . import fusion
-from .program import For, If, Name, Op, SetItem, While, children, reads, walk, writes
+from .program import For, If, Name, Op, SetItem, While, children, control_reads, reads, walk, writes
 from .rules import RULES, arrays
 from .typeinfer import is_array
 
@@ -67,6 +67,7 @@ class TapePlan:
     ranks: dict = field(default_factory=dict)        # array name -> rank (and name.dtype -> dtype)
     region: object = None                            # SetItem -> (text of the written region, its rank)
     shape_root: dict = field(default_factory=dict)   # array -> an array known to have the same shape
+    lazy: frozenset = frozenset()                    # loop-local arrays whose δ needs no restart
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old
@@ -137,7 +138,8 @@ class _Planner:
         self.types = types
         self.active = active
         self.plan = TapePlan()
-        self.plan.rebindable = frozenset(self._rebindable())
+        self.plan.lazy = frozenset(lazy_locals(fn, types, active))
+        self.plan.rebindable = frozenset(self._rebindable()) - self.plan.lazy
         unrestorable = {s.var for s in walk(fn.body) if isinstance(s, For)} | \
                        {s.counter for s in walk(fn.body) if isinstance(s, (For, While)) and s.counter}
         self.restorable = lambda name: name not in unrestorable and (
@@ -441,3 +443,31 @@ def shape_roots(fn, types, temps):
                 and types[arrays_in[0]][1] == types[stmt.target][1]:
             roots[stmt.target] = roots.get(arrays_in[0], arrays_in[0])
     return roots
+
+
+def lazy_locals(fn, types, active):
+    """Active arrays local to one iteration of a loop whose δ is only ever
+    assigned or added to as a whole, at the top level of that loop's body:
+    each backward iteration's first contribution assigns their δ, so the δ of
+    the previous binding needs no zero array (and no taped shape) to restart."""
+    users = {}
+    for stmt in walk(fn.body):
+        simple = isinstance(stmt, (Op, SetItem)) or not children(stmt)
+        for name in (reads(stmt) + sorted(writes(stmt)) if simple else []) + control_reads(stmt):
+            users.setdefault(name, []).append(stmt)
+    out = set()
+    for loop in walk(fn.body):
+        if not isinstance(loop, (For, While)):
+            continue
+        top = {s.sid for s in loop.body}
+        for name in active:
+            if not is_array(types.get(name)) or name in fn.params:
+                continue
+            uses = users.get(name, [])
+            if not uses or not all(s.sid in top and isinstance(s, Op) and s.op not in ("getitem", "slice")
+                                   for s in uses):
+                continue
+            first = next(s for s in loop.body if s in uses)
+            if first.target == name and name not in reads(first):
+                out.add(name)
+    return out

@@ -290,16 +290,20 @@ array_rule("amin", ("x",), label="min: δ routed to the smallest element (ties: 
 
 
 @array_rule("prod", ("x",), label="product: δ times the product of the others",
-            samples=[([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(4,)], {})], usage="np.prod(x{kw})")
+            samples=[([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(4,)], {}), ([(3, 4)], {"axis": 0, "keepdims": True})],
+            usage="np.prod(x{kw})")
 def prod(ranks, static):
     (rank,) = ranks
     axis, keep = _axis(static, rank), static.get("keepdims", False)
     if rank == 0:
         return "x", ("d_z",), 0
-    if keep:
-        return None
     if axis is None or rank == 1:
+        if keep:
+            return None
         return "np.prod(x)", ("prod_vjp_all(d_z, x)",), 0
+    if keep:
+        shape = "(1, x.shape[1])" if axis == 0 else "(x.shape[0], 1)"
+        return f"reshape_to(prod_axis(x, {axis}), {shape})", (f"prod_vjp_axis(flat2(d_z), x, {axis})",), 2
     return f"prod_axis(x, {axis})", (f"prod_vjp_axis(d_z, x, {axis})",), 1
 
 
