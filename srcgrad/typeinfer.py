@@ -246,7 +246,7 @@ def _check(stmt, types):
 VIEW_OPS = {"slice", "getitem", "transpose", "reshape"}
 
 
-def is_written_view(fn, types):
+def view_names(fn, types):
     """Names bound to a view of another array (a slice, a row, a transpose)."""
     return {s.target for s in walk(fn.body)
             if isinstance(s, Op) and s.op in VIEW_OPS and is_array(types.get(s.target))}
@@ -266,7 +266,7 @@ def _in_place(stmt, types):
 def _check_views(fn, types):
     """Writing into a view would change the array it views: Python semantics
     that the adjoint does not model, so it is rejected."""
-    views = is_written_view(fn, types)
+    views = view_names(fn, types)
     for stmt in walk(fn.body):
         if _in_place(stmt, types) and stmt.target in views:
             raise _error(stmt, f"'{stmt.target}' is a view (a slice, row or transpose) of another array and is "
