@@ -151,7 +151,8 @@ class CallLowering:
         for name, atom in zip(params, args):
             if name in assigned:
                 rename[name] = Name(self.namer.fresh(f"{prefix}_{name}"))
-                self.bind(atom, node, rename[name].id)
+                # (marked: an array argument updated in place by `y += …` is the caller's array)
+                self.bind(atom, node, rename[name].id, static=(("argument", True),))
             else:
                 rename[name] = atom
         out = None if procedure else target or self.namer.fresh(f"{prefix}_out")

@@ -93,13 +93,13 @@ class Normalizer(CallLowering, ArrayLowering):
         out = target if target is not None and (target not in arg_names or accumulate) else self.namer.temp()
         self.emit(Op(out, name, tuple(args), self.loc(node), **extra))
         if target is not None and out != target:
-            self.emit(Op(target, "copy", (Name(out),), self.loc(node)))
+            self.emit(Op(target, "copy", (Name(out),), self.loc(node), static=extra.get("static", ())))
         return Name(target if target is not None else out)
 
-    def bind(self, atom, node, target):
+    def bind(self, atom, node, target, static=()):
         if target is None or atom == Name(target):
             return atom
-        self.emit(Op(target, "copy", (atom,), self.loc(node)))
+        self.emit(Op(target, "copy", (atom,), self.loc(node), static=static))
         return Name(target)
 
     def opaque(self, raw, node, target=None):

@@ -64,7 +64,9 @@ def build(func, wrt, kinds, value=True):
     fn, namer = normalized(func)
     namer = copy.deepcopy(namer)
     # an int passed for a wrt parameter is converted to float on entry
-    types = typeinfer.run(fn, [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)])
+    kinds_in = [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)]
+    fn = typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in))
+    types = typeinfer.run(fn, kinds_in)
     fn = typeinfer.split_array_updates(fn, types, namer)
     fn = loopfuse.run(fn, types, namer)
     _dump("typeinfer", types)

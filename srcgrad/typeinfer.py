@@ -8,10 +8,11 @@ keep one rank and dtype. Also checks that array rebinding `u = v` is a move
 (v is never used again), so that it cannot create a hidden alias.
 """
 import ast
+import copy
 import dataclasses
 
 from .errors import SrcgradError
-from .program import Const, For, If, Name, Op, SetItem, While, reads, walk, writes
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, walk, writes
 from .rules import RULES, arrays
 
 SCALARS = ("bool", "int", "float")
@@ -48,7 +49,18 @@ def _error(stmt, message, hint=None, construct="types"):
 
 
 def run(fn, kinds):
-    """Infer the type of every name of `fn` given parameter kinds."""
+    """Infer the type of every name of `fn` given parameter kinds, and check it."""
+    types = infer(fn, kinds)
+    for stmt in walk(fn.body):
+        _check(stmt, types)
+    _check_moves(fn, types)
+    _check_views(fn, types)
+    _check_stale_views(fn, types)
+    return types
+
+
+def infer(fn, kinds):
+    """The types alone (no checks)."""
     types = dict(zip(fn.params, kinds))
     changed = True
     while changed:
@@ -61,11 +73,6 @@ def run(fn, kinds):
                 if new != types.get(name):
                     types[name] = new
                     changed = True
-    for stmt in walk(fn.body):
-        _check(stmt, types)
-    _check_moves(fn, types)
-    _check_views(fn, types)
-    _check_stale_views(fn, types)
     return types
 
 
@@ -336,11 +343,29 @@ def _check_move(fn, block, pos, stmt, types):
     mutated = mutated_arrays(fn, types)
     if source not in mutated and stmt.target not in mutated:
         return          # neither array is ever written in place: sharing one is unobservable
+    if _rebound_before_change(block, pos, stmt, types):
+        return
     ok = (source not in fn.params and not used_outside and in_block[-1] is stmt
           and isinstance(first, Op) and first.target == source and first.op not in VIEW_OPS | {"copy"})
     if not ok:
         raise _error(stmt, f"`{stmt.loc.text}` makes two names share one array (an alias)",
                      "copy explicitly, e.g. b = a.copy(), or keep one name per array", "array alias")
+
+
+def _rebound_before_change(block, pos, stmt, types):
+    """`v = z; t = v * c; v = t; v += 1`: the alias is only read, then the
+    name is bound to a new array before anything changes in place."""
+    names = {stmt.target, stmt.args[0].id}
+    for later in block[pos + 1:]:
+        if not isinstance(later, Op):
+            return False
+        if _in_place(later, types) and later.target in names:
+            return False
+        if later.target == stmt.target:
+            return True
+        if later.target == stmt.args[0].id:
+            return False
+    return False
 
 
 def split_array_updates(fn, types, namer):
@@ -361,5 +386,59 @@ def split_array_updates(fn, types, namer):
                 out.append(dataclasses.replace(s, body=block(s.body)))
             else:
                 out.append(s)
+        return tuple(out)
+    return dataclasses.replace(fn, body=block(fn.body))
+
+
+def shared_arguments(fn, types):
+    """A helper's array parameter that the helper only updates in place
+    (`y += a * x`, `y[i] = …`) is, as in Python, the caller's array: its
+    copy-on-entry is dropped and the helper's name replaced by the caller's.
+    Returns the function unchanged when there is no such parameter."""
+    renames = {}
+    for stmt in walk(fn.body):
+        if isinstance(stmt, Op) and ("argument", True) in stmt.static and is_array(types.get(stmt.target)) \
+                and isinstance(stmt.args[0], Name):
+            others = [s for s in walk(fn.body) if isinstance(s, Op) and s.target == stmt.target and s is not stmt]
+            if others and all(("inplace", True) in s.static for s in others):
+                renames[stmt.target] = stmt.args[0].id
+    if not renames:
+        return fn
+
+    def atom(a):
+        return Name(renames[a.id]) if isinstance(a, Name) and a.id in renames else a
+
+    def raw(expr):
+        if expr is None:
+            return None
+        expr = copy.deepcopy(expr)
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and node.id in renames:
+                node.id = renames[node.id]
+        return expr
+
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, Op):
+                if s.target in renames and ("argument", True) in s.static:
+                    continue
+                s = dataclasses.replace(s, target=renames.get(s.target, s.target),
+                                        args=tuple(atom(a) for a in s.args), raw=raw(s.raw))
+            elif isinstance(s, SetItem):
+                s = dataclasses.replace(s, array=renames.get(s.array, s.array), value=atom(s.value),
+                                        index=tuple(atom(i) for i in s.index))
+            elif isinstance(s, If):
+                s = dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse))
+            elif isinstance(s, For):
+                s = dataclasses.replace(s, start=atom(s.start), stop=atom(s.stop), step=atom(s.step),
+                                        body=block(s.body))
+            elif isinstance(s, While):
+                s = dataclasses.replace(s, cond=raw(s.cond), body=block(s.body))
+            elif isinstance(s, BreakIf):
+                s = dataclasses.replace(s, cond=raw(s.cond))
+            elif isinstance(s, Return):
+                s = dataclasses.replace(s, value=atom(s.value))
+            out.append(s)
         return tuple(out)
     return dataclasses.replace(fn, body=block(fn.body))

@@ -154,6 +154,29 @@ def gmm_vectorised(mu, log_s, logit_w, x):  # GMM 1-D vectorised
 
 
 
+def _axpy_arr(y, a, x):
+    y += a * x
+def _scale_rows(M, s):
+    M *= s
+    M[0] += 1.0
+def helper_updates_array_in_place(y, x, a):
+    z = y.copy()
+    _axpy_arr(z, a, x)
+    return np.sum(z ** 2)
+def helper_scales_rows_twice(M, s):
+    B = M * 1.0
+    _scale_rows(B, s)
+    _scale_rows(B, s)
+    return np.sum(B ** 3)
+def _local_update(v, c):
+    v = v * c          # rebinding: the caller's array is untouched
+    v += 1.0
+    return np.sum(v)
+def helper_rebinds_its_argument(x, c):
+    z = x * 2.0
+    s = _local_update(z, c)
+    return s + np.sum(z * x)
+
 def _r(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape)
 
@@ -174,3 +197,6 @@ case(conv1d_variable_slices, args=(_r(28, 7), _r(29, 3)), wrt=("x", "w"))
 case(batch_norm_relu, args=(_r(30, 6, 3), _r(31, 3), _r(32, 3)), wrt=("X", "g", "b"))
 case(gather_cross_entropy, args=(_r(33, 3, 4), _r(34, 5, 3), np.array([0, 3, 1, 2, 2])), wrt=("W", "X"))
 case(gmm_vectorised, args=(_r(35, 3), _r(36, 3) * 0.3, _r(37, 3), _r(38, 8)), wrt=("mu", "log_s", "logit_w"))
+case(helper_updates_array_in_place, args=(_r(39, 4), _r(40, 4), 0.7), wrt=("y", "x", "a"))
+case(helper_scales_rows_twice, args=(_r(41, 3, 2), 1.3), wrt=("M", "s"))
+case(helper_rebinds_its_argument, args=(_r(42, 3), 0.5), wrt=("x", "c"))
