@@ -24,6 +24,7 @@ from numba.core import types as nbtypes
 from numba.extending import overload
 
 from . import pipeline
+from .checkpoint import check_option
 from .errors import SrcgradError
 from .parse import parse
 
@@ -31,21 +32,26 @@ _NUMBA_ERRORS = (numba.core.errors.TypingError, numba.core.errors.LoweringError,
                  numba.core.errors.UnsupportedError)
 
 
-def grad(f=None, wrt=0):
+def grad(f=None, wrt=0, checkpoint=None):
     """Gradient of scalar-valued `f` w.r.t. `wrt` (position, name or tuple).
 
     Usable as `grad(f)`, `@grad` or `@grad(wrt=("w", "b"))`.
+
+    `checkpoint=k` stores the state of each top-level `for` loop every k
+    iterations instead of taping every iteration, and recomputes one segment
+    at a time in the backward sweep (memory ~ T/k + k instead of T, for about
+    one more forward run of the loop); `checkpoint="sqrt"` picks k = √T.
     """
     if f is None:
-        return lambda func: grad(func, wrt)
-    return _GradFunction(f, wrt, with_value=False).wrapper
+        return lambda func: grad(func, wrt, checkpoint)
+    return _GradFunction(f, wrt, with_value=False, checkpoint=checkpoint).wrapper
 
 
-def value_and_grad(f=None, wrt=0):
+def value_and_grad(f=None, wrt=0, checkpoint=None):
     """Like `grad`, but the function returns `(value, gradient)`."""
     if f is None:
-        return lambda func: value_and_grad(func, wrt)
-    return _GradFunction(f, wrt, with_value=True).wrapper
+        return lambda func: value_and_grad(func, wrt, checkpoint)
+    return _GradFunction(f, wrt, with_value=True, checkpoint=checkpoint).wrapper
 
 
 def source(g, *example_args, wrt=None):
@@ -54,7 +60,8 @@ def source(g, *example_args, wrt=None):
     without, for the last compiled kinds or kinds guessed from the code."""
     gf = getattr(g, "__srcgrad__", None)
     if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
-        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False)
+        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False,
+                           checkpoint=gf.checkpoint if gf else None)
     if example_args:
         values, kinds = gf.convert(example_args)
         compiled = gf.get(kinds)
@@ -130,7 +137,8 @@ def _central_difference(primal, values, pos, eps):
 
 # -- the gradient function object ---------------------------------------------------------
 class _GradFunction:
-    def __init__(self, f, wrt, with_value, public=True):
+    def __init__(self, f, wrt, with_value, public=True, checkpoint=None):
+        self.checkpoint = check_option(checkpoint)
         parsed = parse(f)                     # fails early on source-less functions
         self.f = parsed.func
         pipeline.normalized(self.f)           # unsupported syntax is reported at once
@@ -146,7 +154,8 @@ class _GradFunction:
         kinds = tuple(kinds)
         if kinds not in self.compiled:
             self._check_wrt_kinds(kinds)
-            self.compiled[kinds] = pipeline.build(self.f, self.wrt, kinds, value=self.with_value)
+            self.compiled[kinds] = pipeline.build(self.f, self.wrt, kinds, value=self.with_value,
+                                                  checkpoint=self.checkpoint)
         return self.compiled[kinds]
 
     def _check_wrt_kinds(self, kinds):

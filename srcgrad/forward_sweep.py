@@ -49,7 +49,7 @@ class ForwardSweep:
         for stmt in walk(self.fn.body):
             for kind, _ in self.plan.pushes(stmt) if self.plan.work.get(stmt.sid) else []:
                 used.add(kind[0])
-        return used
+        return used | self.checkpoint_tapes()
 
     def forward(self, block, code, taping):
         for stmt in block:
@@ -75,6 +75,8 @@ class ForwardSweep:
                 if stmt.orelse:
                     with code.block("else:"):
                         self.forward(stmt.orelse, code, taping)
+            elif isinstance(stmt, For) and taping and stmt.sid in self.segmented:
+                self.forward_checkpointed(stmt, code)
             elif isinstance(stmt, For):
                 self.forward_for(stmt, code, taping)
             elif isinstance(stmt, While):

@@ -60,7 +60,7 @@ def normalized(func):
     return fn, namer
 
 
-def build(func, wrt, kinds, value=True):
+def build(func, wrt, kinds, value=True, checkpoint=None):
     fn, namer = normalized(func)
     namer = copy.deepcopy(namer)
     # an int passed for a wrt parameter is converted to float on entry
@@ -80,7 +80,7 @@ def build(func, wrt, kinds, value=True):
     _dump("activity", sorted(active))
     plan = tape.run(fn, types, active, frozenset(namer.temps))
     _dump("tape", plan.needs)
-    gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value)
+    gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value, checkpoint=checkpoint)
     primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"

@@ -23,6 +23,7 @@ import ast
 import re
 
 from . import fusion, inline, preaccumulate
+from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
 from .forward_sweep import ForwardSweep
@@ -33,8 +34,8 @@ from .typeinfer import is_array
 
 
 
-class Generator(ForwardSweep):
-    def __init__(self, fn, types, active, plan, wrt, kinds, namer, want_value=True):
+class Generator(ForwardSweep, Checkpointing):
+    def __init__(self, fn, types, active, plan, wrt, kinds, namer, want_value=True, checkpoint=None):
         self.want_value = want_value  # False: a fused loop may skip what only the value needs
         self.skip = set()             # sids the forward sweep leaves out
         self.fn, self.types, self.active, self.plan = fn, types, active, plan
@@ -49,6 +50,7 @@ class Generator(ForwardSweep):
         self.shape_vars = {}         # array -> variable holding its shape popped from the tape
         self.uniform = {}            # array δ -> the scalar all its elements hold (δ of a sum)
         self.handed_off = False
+        self.choose_checkpointed(checkpoint)   # sid -> Segmented: loops run in stored segments
 
     def names_redefined(self):
         """Names assigned at several places or inside a loop."""
@@ -94,12 +96,14 @@ class Generator(ForwardSweep):
             parts = [f"the elements of {v} (float64)" for v in arrays_] + [f"{v} (float64)" for v in scalars] + \
                     ([f"{len(ints)} int64 ({', '.join(ints)})"] if ints else [])
             lines.append(f"tape at {where}: {'; '.join(parts)}")
+        lines += self.checkpoint_summary()
         return lines or ["tape: nothing (no value the backward sweep needs is overwritten)"]
 
     def tape_probe(self):
         """The forward sweep alone, returning how many tape entries it pushed
         (float64, int64): what `srcgrad.source` reports as the tape's memory."""
         self.checked = {}
+        self.probing = True
         code = Code()
         with code.block(f"def {self.fn.name}_tape_probe({', '.join(self.fn.params)}):"):
             self.prologue(code, adjoint=True)
@@ -113,6 +117,7 @@ class Generator(ForwardSweep):
                 idx = next(k for k, s in enumerate(self.fn.body) if s is self.plan.fused)
                 self.forward(self.fn.body[:idx], code, taping=True)
             code.line(f"return {self.tape['f'][1]}, {self.tape['i'][1]}")
+        self.probing = False
         return code.text()
 
     def adjoint(self):
@@ -284,6 +289,8 @@ class Generator(ForwardSweep):
                 self.pop_old_region(code, stmt)
             elif isinstance(stmt, If):
                 self.backward_if(code, stmt)
+            elif isinstance(stmt, For) and stmt.sid in self.segmented:
+                self.backward_checkpointed(stmt, code)
             elif isinstance(stmt, For):
                 self.backward_for(code, stmt)
             elif isinstance(stmt, While):

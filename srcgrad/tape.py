@@ -102,9 +102,17 @@ class TapePlan:
         return self.pushes_before(stmt) + self.pushes_after(stmt)
 
     def reserved_loop(self, stmt):
-        """The for loop whose reservation covers this statement's pushes, if any."""
+        """The for loop whose reservation covers this statement's pushes, if any.
+
+        None inside a loop that holds another loop: the inner loop's pushes
+        (not counted in the outer reservation: their number is unknown) may use
+        up the room reserved for the outer body, whose pushes then check it."""
         loop = self.contexts[stmt.sid].loop
-        return loop if isinstance(loop, For) else None
+        if not isinstance(loop, For):
+            return None
+        if any(isinstance(s, (For, While)) for s in walk(loop.body)):
+            return None
+        return loop
 
 
 def run(fn, types, active, temps=frozenset()):

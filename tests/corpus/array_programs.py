@@ -1267,3 +1267,18 @@ def long_sequence_rnn(W, x):
 
 case(long_sequence_rnn, args=(_rng(151).standard_normal((4, 4)) * 0.4, _rng(152).standard_normal(4)),
      wrt=("W", "x"))
+
+
+def pushes_after_inner_loop(a, x):
+    t = np.zeros(a.shape[0])
+    s = 0.0
+    for i in range(x.shape[0]):
+        for k in range(a.shape[0]):
+            t[k] = a[k] * x[i]          # the inner loop's pushes use the outer loop's room...
+        mx = np.max(t)                  # ...so this push must check the tape's end
+        s += mx + np.log(np.sum(np.exp(t - mx)))
+    return s
+
+
+case(pushes_after_inner_loop, args=(_rng(153).standard_normal(5), _rng(154).standard_normal(400)), wrt="a",
+     note="regression: the tape overflowed when an outer body pushed after an inner loop")
