@@ -3,7 +3,8 @@
 Run ``python -m benchmarks [--quick] [--rounds N] [--only NAME]`` from the
 repository root.  Each workload module exposes ``workload(quick) -> dict`` (see
 ``benchmarks.harness`` for the dict's keys) and ``self_check()``; register new
-workload modules in ``WORKLOADS`` and new tools in ``benchmarks.tools``.
+workload modules in ``WORKLOADS`` (a module with several sizes or forms also
+exposes ``workloads(quick) -> list``, which the runner prefers) and new tools in ``benchmarks.tools``.
 
 Every tool runs on ONE thread, so the numbers compare algorithms, not core
 counts.  The environment variables below are set here, at package import, i.e.
@@ -26,5 +27,6 @@ for _flag in ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_thread
 _os.environ["XLA_FLAGS"] = _xla
 
 #: Workload modules run by ``python -m benchmarks``, in order.
-WORKLOADS = ["benchmarks.perceptron", "benchmarks.ode", "benchmarks.perceptron_vec",
+WORKLOADS = ["benchmarks.perceptron", "benchmarks.ode", "benchmarks.rnn", "benchmarks.lstm",
+             "benchmarks.newton", "benchmarks.lse", "benchmarks.gmm", "benchmarks.perceptron_vec",
              "benchmarks.mlp", "benchmarks.mlp_epoch"]

@@ -15,6 +15,15 @@ Tools timed (single-threaded):
   stores the trajectory (x_t, y_t) in two arrays on the way forward and runs the
   transposed Euler step backwards, accumulating the parameter adjoints.
 * ``primal``  -- ``numba.njit(loss)``.
+* ``fd``      -- central finite differences of the Numba primal (12 primal calls).
+* ``autograd`` -- ``autograd.grad`` of ``loss`` itself (a Python loop of boxed
+  scalar operations).  Always timed at T=1000 and scaled x10: its cost is linear
+  in T (with the GC off, as while timing: 0.26 s at T=1000, 2.6 s at T=10_000).
+* ``torch``   -- PyTorch eager: ``loss`` itself on 0-d float64 tensors (the
+  Python loop builds a 10^5-node graph); about 1 s per call at full size, so
+  with ``--quick`` it is timed at T=1000 and scaled x10.
+* ``jax``     -- ``jax.jit(jax.grad(...))`` of a ``lax.scan`` over the T steps
+  (a Python loop would unroll 10^4 steps into the traced graph).
 
 ``python -m benchmarks.ode --check`` verifies the hand adjoint against central
 finite differences; ``python -m benchmarks.ode`` times this workload alone.
@@ -27,10 +36,13 @@ import numpy as np
 
 from . import tools
 from .check import fd_check
+from .fd import central_fd
 from .harness import build_tools
 
 T = 10_000
+T_SLOW = 1_000  # steps for the peers too slow to time at T (see "slow_tools")
 WRT = ("alpha", "beta", "delta", "gamma", "x0", "y0")
+WRT_INDICES = (0, 1, 2, 3, 4, 5)
 
 
 def loss(alpha, beta, delta, gamma, x0, y0, h, T, x_target, y_target):
@@ -42,6 +54,9 @@ def loss(alpha, beta, delta, gamma, x0, y0, h, T, x_target, y_target):
         x = x + h * dx
         y = y + h * dy
     return (x - x_target) ** 2 + (y - y_target) ** 2
+
+
+primal_numba = numba.njit(cache=True)(loss)  # for the fd tool and the self-check
 
 
 @numba.njit(cache=True)
@@ -78,26 +93,56 @@ def make_args(steps=T):
     return (1.1, 0.4, 0.1, 0.4, 10.0, 5.0, 1e-3, steps, 5.0, 2.0)
 
 
+def make_loop_loss(xp):
+    """autograd and PyTorch eager run ``loss`` itself: it only uses + - * and ``**``."""
+    return loss
+
+
+def make_jax_loss(jnp):
+    """JAX idiom: ``lax.scan`` over the T Euler steps carrying (x, y); T is a static argument."""
+    from jax import lax
+
+    def loss_jax(alpha, beta, delta, gamma, x0, y0, h, T, x_target, y_target):
+        def step(state, _):
+            x, y = state
+            dx = alpha * x - beta * x * y
+            dy = delta * x * y - gamma * y
+            return (x + h * dx, y + h * dy), None
+        (x, y), _ = lax.scan(step, (x0, y0), None, length=T)
+        return (x - x_target) ** 2 + (y - y_target) ** 2
+    return loss_jax
+
+
 def workload(quick: bool) -> dict:
-    """The ODE workload (sizes do not depend on ``quick``: it is cheap already)."""
-    args = make_args()
+    """The ODE workload; autograd (always) and PyTorch (with ``quick``) run at T_SLOW steps, scaled."""
+    args, slow_args = make_args(), make_args(T_SLOW)
+    factor = T / T_SLOW
+    slow = {"factor": factor, "reference": lambda: hand_grad(*slow_args),
+            "note": f"timed at T={T_SLOW}, x{factor:g} (cost linear in T)"}
+    torch_args = slow_args if quick else args
     builders = {
         "srcgrad": tools.srcgrad_grad(loss, WRT, args),
         "hand": tools.call(hand_grad, args),
         "primal": tools.numba_primal(loss, args),
-        # more tools (autograd / PyTorch / JAX) go here, see benchmarks/tools.py
+        "fd": central_fd(primal_numba, args, WRT_INDICES),
+        "autograd": tools.autograd_grad(make_loop_loss, WRT_INDICES, slow_args),
+        "torch": tools.torch_grad(make_loop_loss, WRT_INDICES, torch_args),
+        "jax": tools.jax_grad(make_jax_loss, WRT_INDICES, args),
     }
     built, skipped, failed = build_tools(builders)
+    slow_tools = {"autograd": slow} | ({"torch": slow} if quick else {})
     return {"name": "ode",
             "description": f"explicit-Euler Lotka-Volterra, T={T} steps, final-state squared error; "
                            "grad wrt (alpha, beta, delta, gamma, x0, y0)",
             "tools": built, "skipped": skipped, "failed": failed,
-            "reference": "hand", "primal": "primal", "rtol": 1e-9}
+            "reference": "hand", "primal": "primal", "rtol": 1e-9,
+            "slow_tools": {k: v for k, v in slow_tools.items() if k in built},
+            "tool_rtol": {"fd": 1e-5}, "loop": True}
 
 
 def self_check() -> bool:
     """Hand adjoint vs central differences on the full problem."""
-    return fd_check("ode", loss, numba.njit(loss), hand_grad, make_args(), wrt=range(6))
+    return fd_check("ode", loss, primal_numba, hand_grad, make_args(), wrt=WRT_INDICES)
 
 
 if __name__ == "__main__":
