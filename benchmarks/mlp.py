@@ -36,6 +36,7 @@ import numpy as np
 
 from . import tools
 from .check import fd_check
+from .fd import central_fd
 from .harness import build_tools
 
 B, D_IN, D_H, D_OUT = 256, 64, 128, 10
@@ -184,6 +185,7 @@ def workload(quick: bool) -> dict:
         "srcgrad": tools.srcgrad_grad(mlp_loss, WRT, args, skip_if_unsupported=True),
         "hand": tools.call(hand_grad, args),
         "primal": tools.call(mlp_loss_numba, args),
+        "fd": central_fd(mlp_loss_numba, args, WRT_INDICES),     # skipped: 9,610 inputs
         "autograd": tools.autograd_grad(make_autograd_loss, WRT_INDICES, args),
         "torch": tools.torch_grad(make_torch_loss, WRT_INDICES, args),
         "jax": tools.jax_grad(make_jax_loss, WRT_INDICES, args),

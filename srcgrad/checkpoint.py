@@ -221,12 +221,17 @@ class Checkpointing:
             self._pop_names(code, seg.state, "the segment's start, from its snapshot")
             lo, hi = self._segment_bounds(seg)
             code.line(f"{seg.size} = min({seg.length}, {seg.trips} - {seg.segment} * {seg.length})")
-            counts = {"f": 0, "i": 0}
-            self.count_pushes(loop.body, loop, counts)
-            for kind in sorted(counts):
-                if counts[kind]:
-                    tape, top = self.tape[kind]
-                    code.line(f"{tape} = reserve({tape}, {top} + {seg.size} * {counts[kind]})")
+            needed = self.reservation(loop.body, loop)
+            if needed is not None:
+                self.reserve_for(needed, seg.size, code)
+                self.cover(loop)
+            else:
+                counts = {"f": 0, "i": 0}
+                self.count_pushes(loop.body, loop, counts)
+                for kind in sorted(counts):
+                    if counts[kind]:
+                        tape, top = self.tape[kind]
+                        code.line(f"{tape} = reserve({tape}, {top} + {seg.size} * {counts[kind]})")
             step = "" if loop.step == Const(1) else f", {atom_text(loop.step)}"
             with code.block(f"for {loop.var} in range({lo}, {hi}{step}):"):
                 self.forward(loop.body, code, taping=True)

@@ -83,9 +83,13 @@ class ForwardSweep:
                 counting = taping and self.plan.work.get(stmt.sid)
                 if counting:
                     code.line(f"{stmt.counter} = 0")
+                needed = self.reservation(stmt.body, stmt) if taping and stmt.sid not in self.covered else None
                 with code.block(f"while {render(stmt.cond)}:"):
                     if counting:
                         code.line(f"{stmt.counter} += 1")
+                    if needed is not None:          # room for this iteration's pushes, checked once
+                        self.reserve_for(needed, "1", code)
+                        self.cover(stmt)
                     self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
 
@@ -93,8 +97,13 @@ class ForwardSweep:
         counting = taping and stmt.counter and self.plan.work.get(stmt.sid)
         if counting:
             code.line(f"{stmt.counter} = 0")
-        if taping:
-            self.reserve(stmt, code)
+        if taping and stmt.sid not in self.covered:
+            needed = self.reservation(stmt.body, stmt)
+            if needed is None:
+                self.reserve(stmt, code)        # what the body pushes itself; inner loops reserve theirs
+            else:
+                self.reserve_for(needed, self.trips_text(stmt), code)
+                self.cover(stmt)
         self.hoist_bounds_checks(code, stmt)
         with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
             if counting:
@@ -106,6 +115,65 @@ class ForwardSweep:
         if stmt.step == Const(1):
             return f"range({stop})" if stmt.start == Const(0) else f"range({start}, {stop})"
         return f"range({start}, {stop}, {step})"
+
+    def trips_text(self, loop):
+        start, stop, step = (atom_text(a) for a in (loop.start, loop.stop, loop.step))
+        if loop.step == Const(1):
+            return stop if loop.start == Const(0) else f"max(0, {stop} - {start})"
+        return f"range_len({start}, {stop}, {step})"
+
+    def reservation(self, block, loop):
+        """{tape kind: expression} bounding what one pass over `block` (the
+        body of `loop`) pushes, nested `for` loops included; None when that is
+        unknown before `loop` starts (a while loop inside, or a nested loop
+        whose bounds `loop` changes). Arrays ('fa') grow the tape themselves."""
+        varying = writes(loop)
+        total = {"f": [], "i": []}
+        for stmt in block:
+            if not self.plan.work.get(stmt.sid):
+                continue
+            for kind, _ in self.plan.pushes(stmt):
+                if kind in total:
+                    total[kind].append("1")
+            if isinstance(stmt, While):
+                if any(self.plan.pushes(s) for s in walk(stmt.body) if self.plan.work.get(s.sid)):
+                    return None
+            elif isinstance(stmt, For):
+                inner = self.reservation(stmt.body, loop)
+                if inner is None:
+                    return None
+                bounds = {a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name)}
+                if any(inner.values()) and bounds & varying:
+                    return None
+                for kind, expr in inner.items():
+                    if expr != "0":
+                        total[kind].append(f"{self.trips_text(stmt)} * ({expr})" if expr != "1"
+                                           else self.trips_text(stmt))
+            elif isinstance(stmt, If):
+                branches = [self.reservation(b, loop) for b in (stmt.body, stmt.orelse)]
+                if None in branches:
+                    return None
+                for kind in total:
+                    a, b = (br[kind] for br in branches)
+                    if a == b or b == "0":
+                        total[kind].append(a)
+                    elif a == "0":
+                        total[kind].append(b)
+                    else:
+                        total[kind].append(f"max({a}, {b})")
+        return {kind: _sum_text(terms) for kind, terms in total.items()}
+
+    def reserve_for(self, needed, times, code):
+        for kind in sorted(needed):
+            if needed[kind] != "0":
+                tape, top = self.tape[kind]
+                per = needed[kind] if _is_atom(needed[kind]) else f"({needed[kind]})"
+                room = per if times == "1" else f"{times} * {per}"
+                code.line(f"{tape} = reserve({tape}, {top} + {room})")
+
+    def cover(self, loop):
+        """Every push inside `loop` has room reserved: no check per push."""
+        self.covered |= {s.sid for s in walk([loop]) if isinstance(s, (For, While))}
 
     def reserve(self, loop, code):
         """Grow the tapes once for every push this loop's iterations make."""
@@ -140,7 +208,8 @@ class ForwardSweep:
                     counts[kind] += max(b[kind] for b in branches)
 
     def push(self, code, stmt, pushes):
-        checked = self.plan.reserved_loop(stmt) is None
+        loop = self.plan.contexts[stmt.sid].loop
+        checked = loop is None or loop.sid not in self.covered
         for kind, value in pushes:
             if kind == "fa":
                 tape, top = self.tape["f"]
@@ -268,6 +337,17 @@ class ForwardSweep:
         return f"{array}[{', '.join(atom_text(i) for i in index)}]"
 
     # -- backward sweep -----------------------------------------------------------------
+
+
+def _sum_text(terms):
+    ones = sum(1 for t in terms if t == "1")
+    rest = [t for t in terms if t not in ("0", "1")]
+    parts = rest + ([str(ones)] if ones else [])
+    return " + ".join(parts) if parts else "0"
+
+
+def _is_atom(text):
+    return text.isidentifier() or text.isdigit()
 
 
 def _nested_blocks(block):

@@ -19,7 +19,9 @@ Then srcgrad schedules, like a hand-written adjoint:
 Nothing of an iteration is kept beyond the iteration: no trajectory on the
 tape, one pass over the data.
 """
-from .program import For, If, Name, Op, SetItem, While, control_reads, reads, walk, writes
+import dataclasses
+
+from .program import For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
 from .typeinfer import is_array
 
 HOISTABLE_OPS = {"len", "shape", "size", "ndim", "copy", "float", "int", "opaque", "add", "sub", "mul", "floordiv", "mod"}
@@ -28,13 +30,19 @@ HOISTABLE_OPS = {"len", "shape", "size", "ndim", "copy", "float", "int", "opaque
 def choose(fn, types, active, plan):
     """(loop, hoisted statements) to fuse, or None."""
     body = fn.body
+    candidates = []
     for idx in range(len(body) - 1, -1, -1):
         loop = body[idx]
         if isinstance(loop, For) and not loop.counter and plan.work.get(loop.sid):
             found = _check(fn, types, active, plan, idx)
             if found is not None:
-                return loop, found
-    return None
+                candidates.append((loop, found))
+    # the last loop whose iterations carry δ's (a loop of constants gains nothing)
+    for loop, found in candidates:
+        if any(isinstance(s, (Op, SetItem)) and (s.target if isinstance(s, Op) else s.array) in active
+               for s in walk(loop.body)):
+            return loop, found
+    return candidates[0] if candidates else None
 
 
 def order_free(fn, loop, types, plan):
@@ -59,14 +67,16 @@ def _check(fn, types, active, plan, idx):
     loop_writes = set()
     for stmt in walk(loop.body):
         loop_writes |= writes(stmt)
-    if any(isinstance(s, SetItem) or (isinstance(s, Op) and is_array(types.get(s.target)))
-           for s in walk(loop.body)):
-        return None
+    # arrays may live inside an iteration (built, written, read, dropped), as
+    # long as no array from outside it is written: that would order iterations
+    for stmt in walk(loop.body):
+        if isinstance(stmt, SetItem) and not _iteration_local(stmt.array, loop.body):
+            return None
     post_reads = {n for s in walk(post) for n in reads(s) + control_reads(s)}
     for name in loop_writes:
         if _is_sum(name, loop.body):
             continue
-        if name in post_reads or not _iteration_local(name, loop.body):
+        if (name in post_reads and not _iteration_local(name, post)) or not _iteration_local(name, loop.body):
             return None
     if any(plan.pushes(s) for s in walk(post) if plan.work.get(s.sid)):
         return None
@@ -108,6 +118,8 @@ def _iteration_local(name, body):
             continue
         if isinstance(stmt, Op):
             return stmt.target == name and name not in reads(stmt)
+        if not isinstance(stmt, (If, For, While)):
+            return False                  # a part written (the rest comes from before), or read
         if isinstance(stmt, For) and stmt.var == name:
             return True
         if isinstance(stmt, While) and stmt.counter == name:
@@ -149,3 +161,29 @@ def _hoistable(fn, loop, post, loop_writes):
             dependent |= writes(stmt)
     hoisted = [s for s in hoisted if s.target not in dependent]
     return hoisted, dependent
+
+
+def hoist_independent(fn):
+    """Move the statements after a top-level `for` loop that neither read
+    what the loop writes nor write what it reads (a prior term, a normaliser)
+    before the loop, in order. The loop's iterations can then be fused (see
+    `choose`): only the statements combining its sums stay after it."""
+    body = list(fn.body)
+    for idx in [k for k, s in enumerate(body) if isinstance(s, For)][::-1]:
+        loop, post = body[idx], body[idx + 1:]
+        loop_reads, loop_writes = _names_read([loop]), writes(loop)
+        moved, stay = [], []
+        for stmt in post:
+            r, w = _names_read([stmt]), writes(stmt)
+            stay_reads = _names_read(stay)
+            stay_writes = set().union(*(writes(s) for s in stay)) if stay else set()
+            independent = not isinstance(stmt, Return) and not r & (loop_writes | stay_writes) and \
+                not w & (loop_reads | loop_writes | stay_reads | stay_writes)
+            (moved if independent else stay).append(stmt)
+        if moved and stay:
+            body = body[:idx] + moved + [loop] + stay
+    return dataclasses.replace(fn, body=tuple(body)) if tuple(body) != tuple(fn.body) else fn
+
+
+def _names_read(block):
+    return {n for s in walk(block) for n in reads(s) + control_reads(s)}

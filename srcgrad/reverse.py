@@ -47,6 +47,7 @@ class Generator(ForwardSweep, Checkpointing):
         self.last_line = None
         self.redefined = self.names_redefined()
         self.checked = {}            # sid -> axes whose bounds a loop already checked
+        self.covered = set()         # sids of loops whose pushes have room reserved (no check per push)
         self.shape_vars = {}         # array -> variable holding its shape popped from the tape
         self.uniform = {}            # array δ -> the scalar all its elements hold (δ of a sum)
         self.handed_off = False
@@ -69,6 +70,7 @@ class Generator(ForwardSweep, Checkpointing):
     # -- public -----------------------------------------------------------------------
     def primal(self):
         self.checked = {}
+        self.covered = set()
         code = Code()
         with code.block(f"def {self.fn.name}_primal({', '.join(self.fn.params)}):"):
             self.prologue(code, adjoint=False)
@@ -103,6 +105,7 @@ class Generator(ForwardSweep, Checkpointing):
         """The forward sweep alone, returning how many tape entries it pushed
         (float64, int64): what `srcgrad.source` reports as the tape's memory."""
         self.checked = {}
+        self.covered = set()
         self.probing = True
         code = Code()
         with code.block(f"def {self.fn.name}_tape_probe({', '.join(self.fn.params)}):"):
@@ -122,6 +125,7 @@ class Generator(ForwardSweep, Checkpointing):
 
     def adjoint(self):
         self.checked = {}
+        self.covered = set()
         code = Code()
         params = ", ".join(self.fn.params + (self.d_out,))
         with code.block(f"def {self.fn.name}_adjoint({params}):"):
@@ -187,18 +191,33 @@ class Generator(ForwardSweep, Checkpointing):
         self.source_comment(code, loop)
         code.comment("iterations only add to sums: each one's forward and backward sweep run together")
         self.restore(code, loop)
-        counts = {"f": 0, "i": 0}
-        self.count_pushes(loop.body, loop, counts)
-        for kind in sorted(counts):
-            if counts[kind]:
-                tape, top = self.tape[kind]
-                code.line(f"{tape} = reserve({tape}, {top} + {counts[kind]})")
+        needed = self.reservation(loop.body, loop)
+        if needed is not None:          # each iteration pops what it pushed: room for one will do
+            self.reserve_for(needed, "1", code)
+            self.cover(loop)
+        else:
+            counts = {"f": 0, "i": 0}
+            self.count_pushes(loop.body, loop, counts)
+            for kind in sorted(counts):
+                if counts[kind]:
+                    tape, top = self.tape[kind]
+                    code.line(f"{tape} = reserve({tape}, {top} + {counts[kind]})")
         self.last_line = None
         self.hoist_bounds_checks(code, loop)
         if not self.want_value:
             self.skip = self.value_only(loop.body)
         with code.block(f"for {loop.var} in {self.range_text(loop)}:"):
             self.forward(loop.body, code, taping=True)
+            # arrays bound inside an iteration: their δ's start at zero, shaped
+            # like this iteration's arrays (the restarts of the backward sweep
+            # prepare the previous iteration's shapes, which this order never visits)
+            inside = {s.sid for s in _walk(loop.body)}
+            for name in self.program_order({s.target for s in _walk(loop.body) if isinstance(s, Op)}):
+                if name in self.active and is_array(self.types[name]) and name not in self.plan.lazy and \
+                        all(s.sid in inside for s in _walk(self.fn.body)
+                            if name in reads(s) + control_reads(s) or
+                            (isinstance(s, (Op, SetItem)) and name in writes(s))):
+                    code.line(f"{self.d(name)} = np.zeros_like({name})")
             self.loop_body(code, loop)
         self.skip = set()
         self.last_line = None
@@ -415,9 +434,10 @@ class Generator(ForwardSweep, Checkpointing):
         self.uniform.pop(name, None)
 
     def uniform_delta(self, stmt):
-        """The scalar every element of d_z holds (δ of a sum) when the rule may
-        use it instead of the array: an elementwise rule whose single array
-        operand has z's shape, each of its δ templates reading that operand."""
+        """What d_z is a spread copy of (δ of a sum: a scalar, or an array
+        broadcasting to z's shape) when the rule may read it instead of d_z:
+        an elementwise rule whose single array operand has z's shape, each of
+        its δ templates reading that operand (so broadcasting restores the shape)."""
         z = stmt.target
         if z not in self.uniform or stmt.op not in RULES:
             return None
@@ -475,27 +495,34 @@ class Generator(ForwardSweep, Checkpointing):
     def add_array_delta(self, code, name, expr, comment, dying=None):
         """d_name += expr for an array δ. While d_name is known zero it is
         assigned instead; an expression that may share memory with a living δ
-        (a view, or a δ handed to two inputs) is copied first."""
+        (a view, or a δ handed to two inputs) is copied first. Added to a δ
+        that holds values, a negation subtracts and a router (`IN_PLACE`)
+        adds its few elements in place: no full-size temporary."""
         d = self.d(name)
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "BCAST":
-            value, shape = (render(a) for a in expr.args)
-            if name in self.zero:
-                self.zero.discard(name)
-                scalar = value == dying and not self.dying_is_array
-                code.line(f"{d} = np.full({shape}, {value})" if scalar else f"{d} = np.zeros({shape}) + {value}",
-                          comment)
-                if scalar and self.dying_z not in self.redefined:
-                    self.uniform[name] = value      # every element of d_name is this scalar
-            else:
-                self.touched(name)
-                code.line(f"{d} += {value}", comment)
-            return
-        text = render(expr)
+        call = expr.func.id if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) else None
         if name not in self.zero:
             self.touched(name)
-            code.line(f"{d} += {text}", comment)
+            if call == "BCAST":
+                code.line(f"{d} += {render(expr.args[0])}", comment)
+            elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+                code.line(f"{d} -= {render(expr.operand)}", comment)
+            elif call in arrays.IN_PLACE:
+                code.line(f"{arrays.IN_PLACE[call]}({', '.join([d] + [render(a) for a in expr.args])})", comment)
+            else:
+                code.line(f"{d} += {render(expr)}", comment)
             return
         self.zero.discard(name)
+        if call == "BCAST":     # the δ of a sum, the same for every summed element
+            value, shape = (render(a) for a in expr.args)
+            scalar = value == dying and not self.dying_is_array
+            code.line(f"{d} = np.full({shape}, {value})" if scalar else f"{d} = np.zeros({shape}) + {value}",
+                      comment)
+            # the sum's dying δ (a scalar, or an array broadcasting to the shape) stays as it is:
+            # the next elementwise rule may read it instead of d_name (`uniform_delta`)
+            if dying is not None and value in (dying, f"{dying}[:, None]") and self.dying_z not in self.redefined:
+                self.uniform[name] = value
+            return
+        text = render(expr)
         source = _alias_source(expr)
         if source is not None:
             if source == dying and not self.handed_off:

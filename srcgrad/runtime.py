@@ -5,6 +5,8 @@ Tapes are plain NumPy arrays with an integer top; these helpers grow them.
 pushes inside need no bounds check; `grow` is the checked push of `while`
 loops and straight-line code.
 """
+import math
+
 import numba
 import numpy as np
 
@@ -34,3 +36,23 @@ def range_len(start, stop, step):
     if step > 0:
         return max(0, (stop - start + step - 1) // step)
     return max(0, (start - stop - step - 1) // (-step))
+
+
+@numba.njit(cache=True)
+def digamma(x):
+    """ψ(x) = Γ'(x)/Γ(x), the derivative of lgamma: shifted up to x ≥ 10 by
+    ψ(x) = ψ(x+1) − 1/x, then the asymptotic series (truncation < 1e-16 there);
+    x < 0 by reflection ψ(x) = ψ(1−x) − π/tan(πx). Poles (0, −1, …) give inf/nan."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    shift = 0.0
+    if x < 0.0:
+        shift = -math.pi / math.tan(math.pi * x)
+        x = 1.0 - x
+    acc = 0.0
+    while x < 10.0:
+        acc -= 1.0 / x
+        x += 1.0
+    r = 1.0 / (x * x)
+    series = r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r * (1.0 / 132 - r * (691.0 / 32760))))))
+    return shift + acc + math.log(x) - 0.5 / x - series

@@ -126,7 +126,7 @@ def uses_varargs(x, *rest):  # <- error here
 
 def calls_unknown_math(x):
     y = x + 1.0
-    return math.gamma(y)  # <- error here
+    return math.ldexp(y, 2)  # <- error here
 
 
 def calls_unknown_numpy(x):

@@ -80,3 +80,23 @@ def test_relu_gate_routes_or_kills(rule_module):
     assert relu(0.0, 2.5) == 1.0
     assert relu(0.0, -2.5) == 0.0
     assert math.isfinite(relu(0.0, 0.0))
+
+
+def test_digamma_closed_forms():
+    """lgamma's rule uses digamma: ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2, ψ(x+1) = ψ(x) + 1/x,
+    reflection for negative x."""
+    from srcgrad.runtime import digamma
+    euler_gamma = 0.5772156649015329
+    assert digamma(1.0) == pytest.approx(-euler_gamma, rel=1e-15)
+    assert digamma(0.5) == pytest.approx(-euler_gamma - 2.0 * math.log(2.0), rel=1e-15)
+    for x in (0.01, 0.7, 3.3, 12.5, 250.0):
+        assert digamma(x + 1.0) == pytest.approx(digamma(x) + 1.0 / x, rel=1e-13)
+    x = -1.3
+    assert digamma(1.0 - x) - digamma(x) == pytest.approx(math.pi / math.tan(math.pi * x), rel=1e-12)
+
+
+def test_lgamma_of_a_constant_needs_no_derivative():
+    def f(w, d):
+        return w * w + math.lgamma(0.5 * d)
+
+    assert srcgrad.grad(f, wrt="w")(1.5, 4) == 3.0

@@ -6,8 +6,8 @@ Two kinds of entries:
   ``math.exp`` becomes ``np.exp``, ``a if c else b`` becomes
   ``np.where(c, a, b)``, and each input's δ is summed back over the axes the
   input was broadcast along (``ub21(δ, SHAPE(b))`` for a bias row added to a
-  matrix; ``np.sum(δ)`` for a scalar). So the lecture's sum, product, max
-  and chain rules hold elementwise, with broadcasting;
+  matrix; ``sum_all2(δ)``, the sum of all elements, for a scalar). So the
+  lecture's sum, product, max and chain rules hold elementwise, with broadcasting;
 - array primitives with their own algebra (``@``, ``np.outer``, ``.T``,
   ``reshape``, reductions with ``axis=``/``keepdims=``, ``np.cumsum``):
 
@@ -22,7 +22,9 @@ op's static arguments (`axis`, `keepdims`). Templates may use two
 pseudo-calls the generator resolves: ``SHAPE(x)`` (x's shape: read from x,
 or from the tape when x was overwritten: only the shape is kept, not x) and
 ``BCAST(e, SHAPE(x))`` (e broadcast to x's shape: ``d_x += e`` in place).
-Helpers such as ``ub21`` live in `kernels.py`.
+Helpers such as ``ub21`` live in `kernels.py`; those in `IN_PLACE` have a
+twin that adds into an existing δ (``route_axis_add(d_x, …)`` instead of
+``d_x += route_axis(…)``: no zero array, no extra pass).
 """
 import ast
 from dataclasses import dataclass
@@ -54,6 +56,9 @@ class ArrayRule:
 
 
 ARRAY_RULES = {}
+
+# helpers whose δ is zero but for a few elements: `reverse` adds into an existing δ with the twin
+IN_PLACE = {"route_all1": "route_all1_add", "route_all2": "route_all2_add", "route_axis": "route_axis_add"}
 
 
 class Unsupported(Exception):
@@ -104,6 +109,7 @@ _NP_NAMES = {"atan": "arctan", "asin": "arcsin", "acos": "arccos", "asinh": "arc
 # (tanh: the kernel computes it from expm1, as accurately as libm's tanh and ~1.5x faster on arrays)
 _KERNELS = {"erf": "erf_elementwise", "erfc": "erfc_elementwise", "tanh": "tanh_elementwise"}
 NUMPY_FORM = {"tanh_elementwise": "tanh"}      # the kernels users reach through a NumPy function
+_SCALAR_ONLY = {"lgamma", "gamma"}             # no NumPy form: math.lgamma(array) fails in Python too
 
 
 class _Lift(ast.NodeTransformer):
@@ -115,6 +121,8 @@ class _Lift(ast.NodeTransformer):
         if isinstance(node.value, ast.Name) and node.value.id == "math":
             if node.attr in _KERNELS:
                 return ast.Name(_KERNELS[node.attr], ast.Load())
+            if node.attr in _SCALAR_ONLY:
+                raise Unsupported(f"math.{node.attr} of an array")
             return ast.Attribute(ast.Name("np", ast.Load()), _NP_NAMES.get(node.attr, node.attr), ast.Load())
         return node
 
@@ -170,12 +178,16 @@ def _lift(rule, ranks):
             vjp.append(None)
             continue
         lifted = _Lift().visit(copy.deepcopy(expr))
+        # −δ summed is −(δ summed), exactly: negate the small result, not the full-size δ
+        negated = isinstance(lifted, ast.UnaryOp) and isinstance(lifted.op, ast.USub)
+        if negated:
+            lifted = lifted.operand
         if ranks[k] == 0:
-            lifted = _call("np.sum", lifted)
+            lifted = _call(f"sum_all{rank}", lifted)
         elif not (others_scalar[k] and ranks[k] == rank):
             shape = _call("SHAPE", ast.Name(name, ast.Load()))
             lifted = _call(f"ub{rank}{ranks[k]}", lifted, shape)
-        vjp.append(lifted)
+        vjp.append(ast.UnaryOp(ast.USub(), lifted) if negated else lifted)
     return Variant(primal, tuple(vjp), rank)
 
 
@@ -253,32 +265,32 @@ def sum_(ranks, static):
     spread = "BCAST(d_z, SHAPE(x))"
     if rank == 0:           # the sum of a scalar is the scalar
         return "x", ("d_z",), 0
-    if axis is None or rank == 1:
+    if axis is None or rank == 1:    # (kernels: Numba's np.sum adds one element at a time)
         if keep:
-            return f"np.full({'(1,)' if rank == 1 else '(1, 1)'}, np.sum(x))", (spread,), rank
-        return "np.sum(x)", (spread,), 0
+            return f"np.full({'(1,)' if rank == 1 else '(1, 1)'}, sum_all{rank}(x))", (spread,), rank
+        return f"sum_all{rank}(x)", (spread,), 0
     if keep:
         return f"sum_keep{axis}(x)", (spread,), 2
-    if axis == 0:
-        return "np.sum(x, axis=0)", (spread,), 1
-    return "np.sum(x, axis=1)", ("BCAST(d_z[:, None], SHAPE(x))",), 1
+    if axis == 0:               # (kernels: Numba's np.sum along an axis is ~10x slower)
+        return "sum_axis0(x)", (spread,), 1
+    return "sum_axis1(x)", ("BCAST(d_z[:, None], SHAPE(x))",), 1
 
 
 def _extreme(sign):
     def build(ranks, static):
         (rank,) = ranks
         axis, keep = _axis(static, rank), static.get("keepdims", False)
-        np_name = "np.max" if sign > 0 else "np.min"
         if rank == 0:
             return "x", ("d_z",), 0
         if axis is None or rank == 1:
             if keep:
                 return None
-            return f"{np_name}(x)", ("route_all(d_z, x, z)",), 0
+            return f"amax_all{rank}(x, {sign}.0)", (f"route_all{rank}(d_z, x, z)",), 0
         primal = f"amax_axis(x, {axis}, {sign}.0)"
         if keep:
             primal = f"reshape_to({primal}, {'(1, x.shape[1])' if axis == 0 else '(x.shape[0], 1)'})"
-        return primal, (f"route_axis({_flat(2 if keep else 1)}, x, {axis}, {sign}.0)",), 2 if keep else 1
+        flat = 2 if keep else 1     # (the router finds each line's extreme by comparing with z)
+        return primal, (f"route_axis({_flat(flat)}, x, {_flat(flat, 'z')}, {axis})",), 2 if keep else 1
     return build
 
 

@@ -21,17 +21,17 @@ def ub11(g, shape):
     if g.shape[0] == shape[0]:
         return g
     out = np.empty(1)
-    out[0] = np.sum(g)
+    out[0] = sum_all1(g)
     return out
 
 
 @jit
 def ub21(g, shape):
-    col = np.sum(g, axis=0)
+    col = sum_axis0(g)
     if col.shape[0] == shape[0]:
         return col
     out = np.empty(1)
-    out[0] = np.sum(col)
+    out[0] = sum_all1(col)
     return out
 
 
@@ -39,17 +39,18 @@ def ub21(g, shape):
 def ub22(g, shape):
     if g.shape[0] == shape[0] and g.shape[1] == shape[1]:
         return g
-    out = np.zeros(shape)
-    rows, cols = shape[0] == g.shape[0], shape[1] == g.shape[1]
-    for i in range(g.shape[0]):
-        for j in range(g.shape[1]):
-            out[i if rows else 0, j if cols else 0] += g[i, j]
+    if shape[0] == g.shape[0]:              # stretched along the rows: one sum per row
+        return sum_keep1(g)
+    if shape[1] == g.shape[1]:              # stretched down the columns: one sum per column
+        return sum_keep0(g)
+    out = np.empty(shape)
+    out[0, 0] = sum_all2(g)
     return out
 
 
-# --- elementwise functions NumPy lacks (math.erf on arrays) ---------------------------------
+# --- elementwise functions NumPy lacks (math.erf on arrays); float64 only, as the rules use them
 
-@numba.vectorize(["float64(float64)"], cache=True)
+@numba.vectorize(cache=True)  # compiled on first use: importing this module stays cheap
 def tanh_elementwise(x):
     """tanh(x) = -e / (e + 2) with e = expm1(-2|x|), signed like x: exact to
     a few ulp (expm1 keeps small |x| accurate, and never overflows)."""
@@ -57,12 +58,12 @@ def tanh_elementwise(x):
     return math.copysign(-e / (e + 2.0), x)
 
 
-@numba.vectorize(["float64(float64)"], cache=True)
+@numba.vectorize(cache=True)  # compiled on first use: importing this module stays cheap
 def erf_elementwise(x):
     return math.erf(x)
 
 
-@numba.vectorize(["float64(float64)"], cache=True)
+@numba.vectorize(cache=True)  # compiled on first use: importing this module stays cheap
 def erfc_elementwise(x):
     return math.erfc(x)
 
@@ -91,64 +92,210 @@ def stretch2(x, n0, n1):
     return out
 
 
-# --- reductions along an axis --------------------------------------------------------
+# --- reductions: all elements, or along an axis ----------------------------------------
+
+# Numba's np.sum(x, axis=k) walks the array element by element through a
+# generic iterator (~10x slower than these loops), and its np.sum(x) and
+# np.max(x) take one element at a time, each step waiting for the last. Along
+# a row these keep eight partial sums (or extremes), as NumPy's pairwise
+# summation does: independent steps run in parallel, and for rows of up to
+# 128 elements a sum's rounding is NumPy's. (Rows are indexed as x[k, j]: a
+# view per row, or a reshape, costs more than the sum of a short row; x[None, :]
+# is cheap.) The rule table picks the rank-specific kernel.
+
+@jit
+def _row_sum(x, k):
+    n = x.shape[1]
+    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
+    stop = n - n % 8
+    for j in range(0, stop, 8):
+        r0 += x[k, j]
+        r1 += x[k, j + 1]
+        r2 += x[k, j + 2]
+        r3 += x[k, j + 3]
+        r4 += x[k, j + 4]
+        r5 += x[k, j + 5]
+        r6 += x[k, j + 6]
+        r7 += x[k, j + 7]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(stop, n):
+        total += x[k, j]
+    return total
+
+
+@jit
+def sum_all1(x):
+    return _row_sum(x[None, :], 0)
+
+
+@jit
+def sum_all2(x):
+    return _row_sum(np.ascontiguousarray(x).reshape((1, x.size)), 0)
+
+
+@jit
+def sum_axis1(x):
+    out = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        out[k] = _row_sum(x, k)
+    return out
+
+
+@jit
+def sum_axis0(x):
+    """Column sums: the rows added one after another (NumPy's order)."""
+    out = np.zeros(x.shape[1])
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[j] += x[i, j]
+    return out
+
 
 @jit
 def sum_keep0(x):
-    return np.sum(x, axis=0).reshape((1, x.shape[1]))
+    return sum_axis0(x).reshape((1, x.shape[1]))
 
 
 @jit
 def sum_keep1(x):
-    return np.sum(x, axis=1).reshape((x.shape[0], 1))
+    return sum_axis1(x).reshape((x.shape[0], 1))
+
+
+@jit
+def _row_extreme(x, k, sign):
+    """(sign · the largest of sign · x[k, :], whether one is NaN): the max (sign 1)
+    or min (sign -1) of a row, as eight running extremes (exact in any order).
+    NaNs after the first element are skipped (the flag tells); sign · v is
+    exact, signed zeros included."""
+    n = x.shape[1]
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = sign * x[k, 0]
+    nan = False
+    stop = n - n % 8
+    for j in range(0, stop, 8):
+        v0, v1, v2, v3 = sign * x[k, j], sign * x[k, j + 1], sign * x[k, j + 2], sign * x[k, j + 3]
+        v4, v5, v6, v7 = sign * x[k, j + 4], sign * x[k, j + 5], sign * x[k, j + 6], sign * x[k, j + 7]
+        b0 = max(b0, v0)
+        b1 = max(b1, v1)
+        b2 = max(b2, v2)
+        b3 = max(b3, v3)
+        b4 = max(b4, v4)
+        b5 = max(b5, v5)
+        b6 = max(b6, v6)
+        b7 = max(b7, v7)
+        nan |= (math.isnan(v0) | math.isnan(v1) | math.isnan(v2) | math.isnan(v3)
+                | math.isnan(v4) | math.isnan(v5) | math.isnan(v6) | math.isnan(v7))
+    b0 = max(b0, b1)
+    b2 = max(b2, b3)
+    b4 = max(b4, b5)
+    b6 = max(b6, b7)
+    b0 = max(b0, b2)
+    b4 = max(b4, b6)
+    b0 = max(b0, b4)
+    for j in range(stop, n):
+        v = sign * x[k, j]
+        b0 = max(b0, v)
+        nan |= math.isnan(v)
+    return sign * b0, nan
+
+
+@jit
+def amax_all1(x, sign):
+    """np.max (sign 1) or np.min (sign -1) of all elements: NaN if one is NaN, as in NumPy."""
+    if x.shape[0] == 0:
+        raise ValueError("zero-size array to reduction operation maximum (or minimum) which has no identity")
+    best, nan = _row_extreme(x[None, :], 0, sign)
+    return np.nan if nan else best
+
+
+@jit
+def amax_all2(x, sign):
+    if x.size == 0:
+        raise ValueError("zero-size array to reduction operation maximum (or minimum) which has no identity")
+    best, nan = _row_extreme(np.ascontiguousarray(x).reshape((1, x.size)), 0, sign)
+    return np.nan if nan else best
 
 
 @jit
 def amax_axis(x, axis, sign):
-    """max (sign 1) or min (sign -1) of a 2-D array along `axis`."""
-    n = x.shape[1 - axis]
-    out = np.empty(n)
-    for k in range(n):
-        best = x[0, k] if axis == 0 else x[k, 0]
-        for m in range(1, x.shape[axis]):
-            v = x[m, k] if axis == 0 else x[k, m]
-            if sign * v > sign * best:
-                best = v
-        out[k] = best
+    """max (sign 1) or min (sign -1) of a 2-D array along `axis` (NaNs after
+    the first element of a line are skipped)."""
+    if axis == 0:
+        out = sign * x[0]
+        for m in range(1, x.shape[0]):
+            for k in range(x.shape[1]):
+                v = sign * x[m, k]
+                out[k] = max(out[k], v)
+        return sign * out
+    out = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        out[k] = _row_extreme(x, k, sign)[0]
+    return out
+
+
+# --- δ of max/min: to the first element equal to the extreme (z, from the forward sweep) ---
+# Each router has an `_add` twin that adds into an existing δ in place: no
+# zero array, no extra pass (`arrays.IN_PLACE` names the pairs for the generator).
+
+@jit
+def route_all1_add(d, g, x, z):
+    """d += δ of max/min over all elements: all of g to the first extreme element."""
+    for i in range(x.shape[0]):
+        if x[i] == z:
+            d[i] += g
+            return
+    d[0] += g                               # z is NaN: the first element
+
+
+@jit
+def route_all2_add(d, g, x, z):
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            if x[i, j] == z:
+                d[i, j] += g
+                return
+    d[0, 0] += g
+
+
+@jit
+def route_all1(g, x, z):
+    out = np.zeros(x.shape)
+    route_all1_add(out, g, x, z)
     return out
 
 
 @jit
-def route_all(g, x, z):
-    """δ of max/min over all elements: all of it to the first extreme element."""
+def route_all2(g, x, z):
     out = np.zeros(x.shape)
-    flat = out.reshape(out.size)
-    k = 0
-    for v in x.flat:
-        if v == z:
-            flat[k] = g
-            break
-        k += 1
+    route_all2_add(out, g, x, z)
     return out
 
 
 @jit
-def route_axis(g, x, axis, sign):
-    """δ of max/min of a 2-D array along `axis` (g flat, one entry per kept
-    index) to the first extreme element of each line."""
-    out = np.zeros(x.shape)
-    n = x.shape[1 - axis]
-    for k in range(n):
+def route_axis_add(d, g, x, z, axis):
+    """d += δ of max/min of a 2-D array along `axis`: g[k] (one entry per kept
+    index) to the first element of line k equal to its extreme z[k]."""
+    if axis == 0:
+        for k in range(x.shape[1]):
+            best_m = 0
+            for m in range(x.shape[0]):
+                if x[m, k] == z[k]:
+                    best_m = m
+                    break
+            d[best_m, k] += g[k]
+        return
+    for k in range(x.shape[0]):
         best_m = 0
-        best = x[0, k] if axis == 0 else x[k, 0]
-        for m in range(1, x.shape[axis]):
-            v = x[m, k] if axis == 0 else x[k, m]
-            if sign * v > sign * best:
-                best, best_m = v, m
-        if axis == 0:
-            out[best_m, k] = g[k]
-        else:
-            out[k, best_m] = g[k]
+        for m in range(x.shape[1]):
+            if x[k, m] == z[k]:
+                best_m = m
+                break
+        d[k, best_m] += g[k]
+
+
+@jit
+def route_axis(g, x, z, axis):
+    out = np.zeros(x.shape)
+    route_axis_add(out, g, x, z, axis)
     return out
 
 

@@ -196,6 +196,16 @@ def erf(d_z, z, x):
     return d_z * 1.1283791670955126 * math.exp(-x * x)
 
 
+@rule("math.lgamma(x)", label="lgamma' = digamma", domain=[(0.2, 6.0)])
+def lgamma(d_z, z, x):
+    return d_z * digamma(x)
+
+
+@rule("math.gamma(x)", label="gamma' = gamma·digamma", domain=[(0.2, 4.0)])
+def gamma(d_z, z, x):
+    return d_z * z * digamma(x)
+
+
 @rule("math.asinh(x)", label="asinh' = 1/sqrt(1+x²)")
 def asinh(d_z, z, x):
     return d_z / math.sqrt(1.0 + x * x)
@@ -275,7 +285,7 @@ CALLS = {
     math.floor: "ifloor", math.ceil: "iceil", math.trunc: "int",
     np.floor: "floor", np.ceil: "ceil", np.trunc: "trunc", np.sign: "sign",
     math.atan2: "atan2", np.arctan2: "atan2", math.hypot: "hypot", np.hypot: "hypot",
-    math.erf: "erf", np.clip: "clip",
+    math.erf: "erf", np.clip: "clip", math.lgamma: "lgamma", math.gamma: "gamma",
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.divide: "div", np.true_divide: "div",
     np.negative: "neg", np.reciprocal: "recip",
     np.exp2: "exp2", np.cbrt: "cbrt", math.radians: "radians", np.radians: "radians", np.deg2rad: "radians",
