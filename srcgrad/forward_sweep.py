@@ -116,8 +116,8 @@ class ForwardSweep:
             return f"range({stop})" if stmt.start == Const(0) else f"range({start}, {stop})"
         return f"range({start}, {stop}, {step})"
 
-    def trips_text(self, loop):
-        start, stop, step = (atom_text(a) for a in (loop.start, loop.stop, loop.step))
+    def trips_text(self, loop, texts=None):
+        start, stop, step = texts or (atom_text(a) for a in (loop.start, loop.stop, loop.step))
         if loop.step == Const(1):
             return stop if loop.start == Const(0) else f"max(0, {stop} - {start})"
         return f"range_len({start}, {stop}, {step})"
@@ -127,9 +127,8 @@ class ForwardSweep:
         body of `loop`) pushes, nested `for` loops included; None when that is
         unknown before `loop` starts (a while loop inside, or a nested loop
         whose bounds `loop` changes). Arrays ('fa') grow the tape themselves."""
-        varying = writes(loop)
         total = {"f": [], "i": []}
-        for stmt in block:
+        for pos, stmt in enumerate(block):
             if not self.plan.work.get(stmt.sid):
                 continue
             for kind, _ in self.plan.pushes(stmt):
@@ -142,13 +141,15 @@ class ForwardSweep:
                 inner = self.reservation(stmt.body, loop)
                 if inner is None:
                     return None
-                bounds = {a.id for a in (stmt.start, stmt.stop, stmt.step) if isinstance(a, Name)}
-                if any(inner.values()) and bounds & varying:
+                if not any(e != "0" for e in inner.values()):
+                    continue
+                texts = [self.invariant_text(a, loop, block[:pos]) for a in (stmt.start, stmt.stop, stmt.step)]
+                if None in texts:
                     return None
+                trips = self.trips_text(stmt, texts)
                 for kind, expr in inner.items():
                     if expr != "0":
-                        total[kind].append(f"{self.trips_text(stmt)} * ({expr})" if expr != "1"
-                                           else self.trips_text(stmt))
+                        total[kind].append(f"{trips} * ({expr})" if expr != "1" else trips)
             elif isinstance(stmt, If):
                 branches = [self.reservation(b, loop) for b in (stmt.body, stmt.orelse)]
                 if None in branches:
@@ -162,6 +163,28 @@ class ForwardSweep:
                     else:
                         total[kind].append(f"max({a}, {b})")
         return {kind: _sum_text(terms) for kind, terms in total.items()}
+
+    def invariant_text(self, atom, loop, before):
+        """`atom` as text valid before `loop` starts, or None when its value
+        changes inside the loop. A name `loop` assigns once, at the top of
+        `before` (the statements preceding the use), from such values by
+        +, -, *, // or a shape, is written out (`4 * nh` for range(4 * nh))."""
+        if isinstance(atom, Const):
+            return atom_text(atom)
+        name = atom.id
+        if name not in writes(loop):
+            return name
+        defs = [s for s in walk(loop.body) if isinstance(s, (Op, SetItem)) and name in writes(s)]
+        if len(defs) != 1 or not any(defs[0] is s for s in before):
+            return None
+        op = defs[0]
+        symbol = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//"}.get(op.op)
+        if symbol and len(op.args) == 2:
+            a, b = (self.invariant_text(x, loop, before) for x in op.args)
+            return None if a is None or b is None else f"({a} {symbol} {b})"
+        if op.op in ("shape", "len") and op.args[0].id not in writes(loop):
+            return self.op_text(op)
+        return None
 
     def reserve_for(self, needed, times, code):
         for kind in sorted(needed):
