@@ -108,13 +108,6 @@ def main(argv=None, workloads=None):
         print(startup.format_text(startup_result), flush=True)
         print()
 
-    if scaling_wanted:
-        from benchmarks import scaling
-        scaling_result = scaling.run(quick=args.quick)
-        print(scaling.markdown(scaling_result), flush=True)
-        if not args.no_write:
-            print("wrote", scaling.write(scaling_result), "(scaling.json, scaling.md, scaling.png)")
-
     elapsed = time.perf_counter() - t_start
     print(summary(results, startup_result))
     if not args.no_write:
@@ -123,6 +116,16 @@ def main(argv=None, workloads=None):
         from benchmarks import chart
         print("wrote", directory, "(latest.json, latest.md" + (", latest.png)" if chart.available()
                                                                else "; no chart: matplotlib not installed)"))
+    if scaling_wanted:         # after the main report is written: its files are its own
+        from benchmarks import scaling
+        try:
+            scaling_result = scaling.run(quick=args.quick)
+        except Exception as exc:  # noqa: BLE001 - report, keep the exit status honest
+            print(f"FAILED scaling: {type(exc).__name__}: {exc}")
+            return 1
+        print(scaling.markdown(scaling_result), flush=True)
+        if not args.no_write:
+            print("wrote", scaling.write(scaling_result), "(scaling.json, scaling.md, scaling.png)")
     print(f"total elapsed: {time.perf_counter() - t_start:.1f} s")
     return 1 if any(r["failed"] for r in results) else 0
 
