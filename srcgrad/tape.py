@@ -161,6 +161,7 @@ class _Planner:
         self.plan.region = lambda stmt: region_of(stmt, types)
         self.plan.shape_root = shape_roots(fn, types, temps)
         self.written = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
+        self.read_mostly = _read_mostly(fn, types)
         self.blocking = set()
 
     def plan_all(self):
@@ -317,7 +318,10 @@ class _Planner:
             chain = []
             for arg in reads(define):
                 if is_array(self.types.get(arg)):
-                    if arg in dctx.after:         # the array's contents must be unchanged
+                    # the array's contents must be unchanged, or put back by the time
+                    # root's backward step runs (a restored array written only later)
+                    if arg in dctx.after and not (arg in self.plan.restored and
+                                                  not self._written_between(dctx.block, dctx.pos, root, arg)):
                         return "tape", []
                     continue
                 how, sub = self._avail(arg, dctx, root, depth + 1)
@@ -338,6 +342,9 @@ class _Planner:
             out = set()
             for arg in reads(define):
                 if is_array(self.types.get(arg)):
+                    if arg in dctx.after and arg in self.read_mostly and \
+                            not self._written_between(dctx.block, dctx.pos, root, arg):
+                        return {arg}              # restore the array: its reads need no tape
                     if arg in dctx.after:
                         return {name} if self.restorable(name) else set()
                     continue
@@ -479,3 +486,27 @@ def lazy_locals(fn, types, active):
             if first.target == name and name not in reads(first):
                 out.add(name)
     return out
+
+
+def _read_mostly(fn, types):
+    """float64 arrays written element by element only (never rebound after
+    their creation outside loops) whose element reads outnumber their writes,
+    counting a statement 8x per enclosing loop: restoring each overwritten
+    element is cheaper than taping every value read from them (an LSTM's
+    h[j], read by 4·nh units, written once per unit)."""
+    weight = {}
+
+    def visit(block, scale):
+        for stmt in block:
+            if isinstance(stmt, Op) and stmt.op == "getitem" and isinstance(stmt.args[0], Name):
+                weight.setdefault(stmt.args[0].id, [0, 0, False])[0] += scale
+            elif isinstance(stmt, SetItem):
+                weight.setdefault(stmt.array, [0, 0, False])[1] += scale
+            elif isinstance(stmt, Op) and scale > 1:
+                weight.setdefault(stmt.target, [0, 0, False])[2] = True     # rebound inside a loop
+            for child in children(stmt):
+                visit(child, scale * (8 if isinstance(stmt, (For, While)) else 1))
+    visit(fn.body, 1)
+    return {name for name, (reads_, writes_, rebound) in weight.items()
+            if not rebound and writes_ and reads_ > writes_ and is_array(types.get(name))
+            and types[name][2] == "float64" and name not in fn.params}

@@ -1282,3 +1282,21 @@ def pushes_after_inner_loop(a, x):
 
 case(pushes_after_inner_loop, args=(_rng(153).standard_normal(5), _rng(154).standard_normal(400)), wrt="a",
      note="regression: the tape overflowed when an outer body pushed after an inner loop")
+
+
+def gauss_seidel_rnn(W, x0, T):
+    n = x0.shape[0]
+    h = x0.copy()
+    s = 0.0
+    for t in range(T):
+        for k in range(n):
+            acc = 0.0
+            for j in range(n):
+                acc += W[k, j] * h[j]       # reads units already updated in this step
+            h[k] = np.tanh(acc + 0.1 * t)
+        s += h[0] * h[n - 1]
+    return s
+
+
+case(gauss_seidel_rnn, args=(_rng(155).standard_normal((4, 4)) * 0.5, _rng(156).standard_normal(4), 6),
+     wrt=("W", "x0"), note="an array read far more than written: its writes are undone, its reads not taped")
