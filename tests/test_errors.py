@@ -400,3 +400,23 @@ def test_edge_construct_supported_or_rejected(f, args, wrt, expect):
     assert_grad_matches_fd(f, args, wrt, got)
     if expect is not None:
         np.testing.assert_allclose(got, expect(), rtol=1e-12, atol=1e-14)
+
+
+def _offset_reads(x, n):
+    s = 0.0
+    for k in range(n):
+        s += x[k + 2] * x[k]      # a computed index: checked before the read
+    return s
+
+
+def test_check_of_an_offset_index():
+    g = srcgrad.grad(_offset_reads, wrt="x")
+    x = np.arange(1.0, 6.0)
+    got = g(x, 3)
+    want = np.zeros(5)
+    want[2:5] += x[0:3]
+    want[0:3] += x[2:5]
+    assert np.array_equal(got, want)
+    with pytest.raises(srcgrad.SrcgradError, match="out of range") as info:
+        g(x, 4)                   # k + 2 reaches 5
+    assert info.value.lineno == _offset_reads.__code__.co_firstlineno + 3
