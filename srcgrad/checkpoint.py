@@ -129,6 +129,7 @@ class Checkpointing:
         state = ", ".join(seg.state) or "nothing"
         code.comment(f"checkpointed: the loop's state ({state}) is stored every {seg.length} iterations; "
                      "the backward sweep reruns each segment")
+        # never negative (unlike `trips_text`'s bare stop): √T and the segment count need it
         trips = f"max(0, {stop} - {start})" if loop.step == Const(1) else f"range_len({start}, {stop}, {step})"
         code.line(f"{seg.trips} = {trips}")
         code.line(f"{seg.length} = {every}")
@@ -137,11 +138,11 @@ class Checkpointing:
             code.line(f"{name} = {self._start_value(name)}", "bound before the first snapshot")
         self.hoist_bounds_checks(code, loop)
         with code.block(f"for {seg.segment} in range({seg.count}):"):
-            self._push_names(code, seg.state)
+            self._push_names(code, seg.state, loop)
             lo, hi = self._segment_bounds(seg)
             with code.block(f"for {loop.var} in range({lo}, {hi}{'' if loop.step == Const(1) else ', ' + step}):"):
                 self.forward(loop.body, code, taping=False)
-        self._push_names(code, seg.at_exit)
+        self._push_names(code, seg.at_exit, loop)
         if getattr(self, "probing", False):     # the tape's peak: the snapshots + one segment's pushes
             counts = {"f": 0, "i": 0}
             self.count_pushes(loop.body, loop, counts)
@@ -165,22 +166,17 @@ class Checkpointing:
             return "np.empty(0)" if t[1] == 1 else "np.empty((0, 0))"
         return {"float": "0.0", "int": "0", "bool": "False"}[t]
 
-    def _push_names(self, code, names):
+    def _push_names(self, code, names, loop):
+        """Push `names` (an array: its shape on the int tape, then its elements),
+        checked against the tape's end: `loop` is top-level, nothing reserved it."""
+        pushes = []
         for name in names:
             t = self.types[name]
             if is_array(t):
-                tape_i, top_i = self.tape["i"]
-                for k in range(t[1]):
-                    code.line(f"{tape_i} = grow({tape_i}, {top_i})")
-                    code.line(f"{tape_i}[{top_i}] = {name}.shape[{k}]")
-                    code.line(f"{top_i} += 1")
-                tape_f, top_f = self.tape["f"]
-                code.line(f"{tape_f}, {top_f} = push_array({tape_f}, {top_f}, {name})")
-                continue
-            tape, top = self.tape["f" if t == "float" else "i"]
-            code.line(f"{tape} = grow({tape}, {top})")
-            code.line(f"{tape}[{top}] = {name}")
-            code.line(f"{top} += 1")
+                pushes += [("i", f"{name}.shape[{k}]") for k in range(t[1])] + [("fa", name)]
+            else:
+                pushes.append(("f" if t == "float" else "i", name))
+        self.push(code, loop, pushes)
 
     def _pop_names(self, code, names, comment):
         for name in reversed(names):
@@ -221,17 +217,7 @@ class Checkpointing:
             self._pop_names(code, seg.state, "the segment's start, from its snapshot")
             lo, hi = self._segment_bounds(seg)
             code.line(f"{seg.size} = min({seg.length}, {seg.trips} - {seg.segment} * {seg.length})")
-            needed = self.reservation(loop.body, loop)
-            if needed is not None:
-                self.reserve_for(needed, seg.size, code)
-                self.cover(loop)
-            else:
-                counts = {"f": 0, "i": 0}
-                self.count_pushes(loop.body, loop, counts)
-                for kind in sorted(counts):
-                    if counts[kind]:
-                        tape, top = self.tape[kind]
-                        code.line(f"{tape} = reserve({tape}, {top} + {seg.size} * {counts[kind]})")
+            self.reserve_loop(loop, seg.size, code)
             step = "" if loop.step == Const(1) else f", {atom_text(loop.step)}"
             with code.block(f"for {loop.var} in range({lo}, {hi}{step}):"):
                 self.forward(loop.body, code, taping=True)

@@ -98,12 +98,7 @@ class ForwardSweep:
         if counting:
             code.line(f"{stmt.counter} = 0")
         if taping and stmt.sid not in self.covered:
-            needed = self.reservation(stmt.body, stmt)
-            if needed is None:
-                self.reserve(stmt, code)        # what the body pushes itself; inner loops reserve theirs
-            else:
-                self.reserve_for(needed, self.trips_text(stmt), code)
-                self.cover(stmt)
+            self.reserve_loop(stmt, self.trips_text(stmt), code)
         self.hoist_bounds_checks(code, stmt)
         with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
             if counting:
@@ -198,21 +193,19 @@ class ForwardSweep:
         """Every push inside `loop` has room reserved: no check per push."""
         self.covered |= {s.sid for s in walk([loop]) if isinstance(s, (For, While))}
 
-    def reserve(self, loop, code):
-        """Grow the tapes once for every push this loop's iterations make."""
+    def reserve_loop(self, loop, times, code):
+        """Room on the tapes for `times` passes over `loop`'s body. When the
+        body's pushes are bounded before it starts (nested loops included), the
+        loop is covered: no push inside checks the tape's end. Otherwise only
+        the body's own pushes are counted; inner loops reserve theirs."""
+        needed = self.reservation(loop.body, loop)
+        if needed is not None:
+            self.reserve_for(needed, times, code)
+            self.cover(loop)
+            return
         counts = {"f": 0, "i": 0}
         self.count_pushes(loop.body, loop, counts)
-        if not any(counts.values()):
-            return
-        start, stop, step = (atom_text(a) for a in (loop.start, loop.stop, loop.step))
-        if loop.step == Const(1):
-            trips = stop if loop.start == Const(0) else f"({stop} - {start})"
-        else:
-            trips = f"range_len({start}, {stop}, {step})"
-        for kind in sorted(counts):
-            if counts[kind]:
-                tape, top = self.tape[kind]
-                code.line(f"{tape} = reserve({tape}, {top} + {trips} * {counts[kind]})")
+        self.reserve_for({kind: str(n) for kind, n in counts.items()}, times, code)
 
     def count_pushes(self, block, loop, counts):
         for stmt in block:

@@ -191,17 +191,7 @@ class Generator(ForwardSweep, Checkpointing):
         self.source_comment(code, loop)
         code.comment("iterations only add to sums: each one's forward and backward sweep run together")
         self.restore(code, loop)
-        needed = self.reservation(loop.body, loop)
-        if needed is not None:          # each iteration pops what it pushed: room for one will do
-            self.reserve_for(needed, "1", code)
-            self.cover(loop)
-        else:
-            counts = {"f": 0, "i": 0}
-            self.count_pushes(loop.body, loop, counts)
-            for kind in sorted(counts):
-                if counts[kind]:
-                    tape, top = self.tape[kind]
-                    code.line(f"{tape} = reserve({tape}, {top} + {counts[kind]})")
+        self.reserve_loop(loop, "1", code)      # each iteration pops what it pushed: room for one will do
         self.last_line = None
         self.hoist_bounds_checks(code, loop)
         if not self.want_value:
