@@ -22,7 +22,7 @@ flatters the numbers:
 * **numba primal** -- first call of ``numba.njit(primal)`` (no cache): what
   compiling the forward function alone costs.
 * **memory** -- srcgrad's tape for the full-size arguments (the last line of
-  ``srcgrad.source(g, *args)``) and the peak RSS growth of ONE gradient call
+  ``srcgrad.tape_size(g, *args)``) and the peak RSS growth of ONE gradient call
   for srcgrad, the hand adjoint and the primal, after two warm-up calls
   (everything compiled, code pages resident): freed heap pages are returned
   to the OS (``malloc_trim``), glibc is told to keep what the call frees
@@ -238,8 +238,6 @@ def peak_growth_kib(fn, repeats=3):
 
 
 def _child_memory(case):
-    import re
-
     import numba
 
     import srcgrad
@@ -256,13 +254,11 @@ def _child_memory(case):
     for name, fn in calls.items():
         growth[name], method = peak_growth_kib(fn)
     out = {"peak_rss_growth_kib": growth, "method": method}
-    last = srcgrad.source(g, *args).rstrip().splitlines()[-1]
-    found = re.search(r"(\d+) float64 \+ (\d+) int64 entries = ([\d.]+) KiB", last)
-    if found:
-        out["tape"] = {"float64": int(found.group(1)), "int64": int(found.group(2)),
-                       "kib": float(found.group(3)), "line": last.lstrip("# ")}
-    else:
-        out["tape"] = {"line": last}
+    floats, ints = srcgrad.tape_size(g, *args)
+    kib = round((floats + ints) * 8 / 1024, 1)
+    out["tape"] = {"float64": floats, "int64": ints, "kib": kib,
+                   "line": f"tape for these arguments: {floats} float64 + {ints} int64 entries = {kib:.1f} KiB "
+                           "after the forward sweep"}
     return out
 
 
@@ -378,7 +374,7 @@ def _tables(result):
             elif "skipped" in entry:
                 notes.append(f"SKIPPED {case} {what}: {entry['skipped']}")
         if "line" in tape:
-            notes.append(f"{case} srcgrad.source(...): {tape['line']}")
+            notes.append(f"{case} srcgrad.tape_size(...): {tape['line']}")
         if mem.get("method", "").startswith("ru_maxrss"):
             notes.append(f"{case} memory measured with {mem['method']} (no /proc): coarser")
     first = result.get("first_ever", {})
@@ -400,7 +396,7 @@ _INTRO = ("fresh process per number; times from before srcgrad.grad(...) / jax.j
           "srcgrad cache, warm = second process with that cache; hand cached = first call of the hand "
           "@njit(cache=True) adjoint from Numba's cache (Numba's own start-up floor); numba primal = "
           "compiling the forward function, uncached")
-_MEM_INTRO = ("tape: srcgrad.source(g, *args) for the full-size arguments; peak RSS +: memory ONE full-size call "
+_MEM_INTRO = ("tape: srcgrad.tape_size(g, *args) for the full-size arguments; peak RSS +: memory ONE full-size call "
               "of a compiled, warm function holds (exact RSS growth with the heap trimmed before and kept resident "
               "after; median of 3; page granularity)")
 

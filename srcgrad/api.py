@@ -56,16 +56,12 @@ def value_and_grad(f=None, wrt=0, checkpoint=None):
 
 def source(g, *example_args, wrt=None):
     """The generated adjoint of `g` (a srcgrad gradient, or a plain function
-    with `wrt`) as Python source. With example arguments, for their kinds;
-    without, for the last compiled kinds or kinds guessed from the code."""
-    gf = getattr(g, "__srcgrad__", None)
-    if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
-        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False,
-                           checkpoint=gf.checkpoint if gf else None)
+    with `wrt`) as Python source. With example arguments, for their kinds (and
+    a last line giving the tape's size for them, see `tape_size`); without,
+    for the last compiled kinds or kinds guessed from the code."""
+    gf = _grad_function_of(g, wrt)
     if example_args:
-        values, kinds = gf.convert(example_args)
-        compiled = gf.get(kinds)
-        floats, ints = compiled.tape_entries(*values)
+        compiled, floats, ints = _tape_of(gf, example_args)
         kib = (floats + ints) * 8 / 1024
         return compiled.adjoint_source + f"# tape for these arguments: {floats} float64 + {ints} int64 entries " \
                                          f"= {kib:.1f} KiB after the forward sweep\n"
@@ -74,6 +70,29 @@ def source(g, *example_args, wrt=None):
     else:
         kinds = guess_kinds(gf.f)
     return gf.get(kinds).adjoint_source
+
+
+def tape_size(g, *args, wrt=None):
+    """(float64 entries, int64 entries) the tape of `g` (a srcgrad gradient, or
+    a plain function with `wrt`) holds after the forward sweep for `args`: 8
+    bytes each. With checkpointing: the snapshots plus one segment's tape."""
+    _, floats, ints = _tape_of(_grad_function_of(g, wrt), args)
+    return floats, ints
+
+
+def _grad_function_of(g, wrt):
+    gf = getattr(g, "__srcgrad__", None)
+    if gf is None or (wrt is not None and _normalize_wrt(gf.f, wrt) != gf.wrt):
+        gf = _GradFunction(gf.f if gf else g, 0 if wrt is None else wrt, with_value=False, public=False,
+                           checkpoint=gf.checkpoint if gf else None)
+    return gf
+
+
+def _tape_of(gf, args):
+    values, kinds = gf.convert(args)
+    compiled = gf.get(kinds)
+    floats, ints = compiled.tape_entries(*values)
+    return compiled, int(floats), int(ints)
 
 
 @dataclass
@@ -389,7 +408,7 @@ def guess_kinds(f):
     return tuple(kinds)
 
 
-__all__ = ["grad", "value_and_grad", "source", "check_grad", "GradCheck", "guess_kinds"]
+__all__ = ["grad", "value_and_grad", "source", "tape_size", "check_grad", "GradCheck", "guess_kinds"]
 
 
 def _located_failure(f, values, exc):
