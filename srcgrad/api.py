@@ -157,9 +157,9 @@ def _central_difference(primal, values, pos, eps):
 # -- the gradient function object ---------------------------------------------------------
 class _GradFunction:
     def __init__(self, f, wrt, with_value, public=True, checkpoint=None):
-        self.checkpoint = check_option(checkpoint)
         parsed = parse(f)                     # fails early on source-less functions
         self.f = parsed.func
+        self.checkpoint = check_option(checkpoint, _file(self.f), _line(self.f))
         pipeline.normalized(self.f)           # unsupported syntax is reported at once
         self.params = [p.name for p in inspect.signature(self.f).parameters.values()]
         self.wrt = _normalize_wrt(self.f, wrt)

@@ -33,12 +33,14 @@ from .typeinfer import is_array
 SQRT = "sqrt"
 
 
-def check_option(checkpoint):
-    """None, a positive int (iterations per segment) or "sqrt" (k = √T)."""
+def check_option(checkpoint, filename=None, lineno=None):
+    """None, a positive int (iterations per segment) or "sqrt" (k = √T); an
+    error names the differentiated function's file and line."""
     if checkpoint is None or checkpoint == SQRT:
         return checkpoint
     if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 1:
-        raise SrcgradError(f"checkpoint={checkpoint!r} is not a segment length", construct="checkpoint",
+        raise SrcgradError(f"checkpoint={checkpoint!r} is not a segment length", filename=filename,
+                           lineno=lineno, construct="checkpoint",
                            hint="pass checkpoint=k (store the loop state every k iterations, k >= 1) "
                                 "or checkpoint='sqrt' (k = √T: memory ~ 2√T)")
     return checkpoint

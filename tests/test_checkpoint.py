@@ -190,8 +190,10 @@ def test_value_and_grad_and_numba_caller():
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "log", True])
 def test_bad_checkpoint_option(bad):
-    with pytest.raises(SrcgradError, match="checkpoint"):
+    with pytest.raises(SrcgradError, match="checkpoint") as info:
         srcgrad.grad(euler_ode, wrt="alpha", checkpoint=bad)
+    assert info.value.lineno == euler_ode.__code__.co_firstlineno
+    assert info.value.filename.endswith("test_checkpoint.py")
 
 
 def _has_top_level_for(func):
