@@ -59,7 +59,7 @@ def order_free(fn, loop, types, plan):
     inside = {s.sid for s in walk(body)}
     outside_reads = {n for s in walk(fn.body) if s.sid not in inside and s is not loop
                      for n in reads(s) + control_reads(s)}
-    return all(_is_sum(n, body) or (_iteration_local(n, body) and n not in outside_reads) for n in written)
+    return all(_is_sum(n, body) or (iteration_local(n, body) and n not in outside_reads) for n in written)
 
 
 def _check(fn, types, active, plan, idx):
@@ -70,13 +70,15 @@ def _check(fn, types, active, plan, idx):
     # arrays may live inside an iteration (built, written, read, dropped), as
     # long as no array from outside it is written: that would order iterations
     for stmt in walk(loop.body):
-        if isinstance(stmt, SetItem) and not _iteration_local(stmt.array, loop.body):
+        if isinstance(stmt, SetItem) and not iteration_local(stmt.array, loop.body) \
+                and stmt.array not in fn.local_buffers:
             return None
     post_reads = {n for s in walk(post) for n in reads(s) + control_reads(s)}
     for name in loop_writes:
         if _is_sum(name, loop.body):
             continue
-        if (name in post_reads and not _iteration_local(name, post)) or not _iteration_local(name, loop.body):
+        if (name in post_reads and not iteration_local(name, post)) or \
+                not (iteration_local(name, loop.body) or name in fn.local_buffers):
             return None
     if any(plan.pushes(s) for s in walk(post) if plan.work.get(s.sid)):
         return None
@@ -108,12 +110,12 @@ def _is_sum(name, body):
     return found
 
 
-def _iteration_local(name, body):
+def iteration_local(name, body):
     """No value of `name` flows from one pass over `body` into the next: the
     first statement touching it assigns it without reading it, or is a nested
     block where that holds and after which `name` is not read."""
     for pos, stmt in enumerate(body):
-        touched = set(reads(stmt)) | set(control_reads(stmt)) | writes(stmt)
+        touched = set(_names_read([stmt])) | writes(stmt)     # (a nested block's reads count)
         if name not in touched:
             continue
         if isinstance(stmt, Op):
@@ -127,12 +129,11 @@ def _iteration_local(name, body):
         if name in control_reads(stmt):
             return False
         blocks = [stmt.body] + ([stmt.orelse] if isinstance(stmt, If) else [])
-        if not all(_iteration_local(name, b) for b in blocks):
+        if not all(iteration_local(name, b) for b in blocks):
             return False
         if isinstance(stmt, If) and all(_assigns(name, b) for b in blocks):
             return True                   # assigned on every path through the if
-        later = {n for s in body[pos + 1:] for n in reads(s) + control_reads(s)}
-        return name not in later
+        return name not in _names_read(body[pos + 1:])
     return True
 
 

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import activity, fusion, jit, loopfuse, normalize, parse, tape, typeinfer
+from . import activity, fusion, jit, loopfuse, normalize, parse, scalarize, tape, typeinfer
 from .errors import SrcgradError
 from .program import Return, walk
 from .reverse import Generator
@@ -69,6 +69,7 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     types = typeinfer.run(fn, kinds_in)
     fn = typeinfer.split_array_updates(fn, types, namer)
     fn = loopfuse.run(fn, types, namer)
+    fn, _ = scalarize.run(fn, types, namer)
     fn = fusion.hoist_independent(fn)
     _dump("typeinfer", types)
     ret = [s for s in fn.body if isinstance(s, Return)][-1]

@@ -125,6 +125,9 @@ class Function:
     lineno: int
     source: str
     names: frozenset  # every name the body uses (for collision-free naming)
+    # buffers of `scalarize` written whole before any read in each iteration of
+    # their top-level loop: nothing flows between iterations through them
+    local_buffers: frozenset = frozenset()
 
 
 def children(stmt):

@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import fusion, inline, preaccumulate
+from . import fusion, inline, preaccumulate, registers
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
@@ -77,6 +77,8 @@ class Generator(ForwardSweep, Checkpointing):
             self.forward(self.fn.body, code, taping=False)
             code.line(f"return {atom_text(self.return_atom())}")
         code.lines = inline.run(code.lines, self.fusible())
+        code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
+                                                if is_array(self.types.get(n))})
         return code.text()
 
     def tape_summary(self):
@@ -151,6 +153,8 @@ class Generator(ForwardSweep, Checkpointing):
             code.line(f"return {', '.join([self.result] + grads)}")
         self.drop_needless_inits(code)
         code.lines = inline.run(code.lines, self.fusible())
+        code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
+                                                if is_array(self.types.get(n))})
         return code.text()
 
     def fusible(self):
@@ -384,6 +388,9 @@ class Generator(ForwardSweep, Checkpointing):
             self.zero.add(z)        # the next contribution assigns it
 
     def pop_old_value(self, code, stmt):
+        if stmt.sid in self.plan.undo:
+            code.line(f"{stmt.target} = {self.plan.undo[stmt.sid]}", "undo the integer step: nothing taped")
+            return
         kind = self.plan.restored.get(stmt.target)
         if kind == "fa":
             self.pop_array(code, stmt.target, self.types[stmt.target][1])

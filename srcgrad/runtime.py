@@ -56,3 +56,13 @@ def digamma(x):
     r = 1.0 / (x * x)
     series = r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r * (1.0 / 132 - r * (691.0 / 32760))))))
     return shift + acc + math.log(x) - 0.5 / x - series
+
+
+@numba.njit(cache=True)
+def equal_length(n, m, where):
+    """The common length of two vectors that `scalarize` keeps in one buffer;
+    `where` (the user's file:line) names the statement when they differ."""
+    if n != m:
+        raise ValueError(where + ": operands could not be broadcast together (a vector made inside a loop "
+                         "needs operands of equal length; srcgrad does not broadcast a length-1 one there)")
+    return n

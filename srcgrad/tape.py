@@ -28,12 +28,13 @@ import ast
 from dataclasses import dataclass, field
 
 from . import fusion
-from .program import For, If, Name, Op, SetItem, While, children, control_reads, reads, walk, writes
+from .program import Const, For, If, Name, Op, SetItem, While, children, control_reads, reads, walk, writes
 from .rules import RULES, arrays
 from .typeinfer import is_array
 
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
+MAX_PRUNE_TRIES = 40       # planning rounds spent looking for redundant restored names
 
 
 @dataclass
@@ -68,6 +69,7 @@ class TapePlan:
     region: object = None                            # SetItem -> (text of the written region, its rank)
     shape_root: dict = field(default_factory=dict)   # array -> an array known to have the same shape
     lazy: frozenset = frozenset()                    # loop-local arrays whose δ needs no restart
+    undo: dict = field(default_factory=dict)         # sid -> expression giving a restored int's old value
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old
@@ -76,7 +78,7 @@ class TapePlan:
         if stmt.sid in self.rebind:
             array, ndim = self.rebind[stmt.sid]
             out += [("i", f"{array}.shape[{k}]") for k in range(ndim)]
-        if isinstance(stmt, Op) and stmt.target in self.restored:
+        if isinstance(stmt, Op) and stmt.target in self.restored and stmt.sid not in self.undo:
             kind = self.restored[stmt.target]
             if kind == "fa":
                 out += [("i", f"{stmt.target}.shape[{k}]") for k in range(self.ranks[stmt.target])]
@@ -136,7 +138,24 @@ def _fixpoint(fn, types, active, fused, temps):
         if not blocking - restored:
             break
         restored |= blocking
-    return planner.plan
+    return _prune(fn, types, active, fused, temps, restored, planner.plan)
+
+
+def _prune(fn, types, active, fused, temps, restored, plan):
+    """Drop restored scalars that later rounds made redundant: `t = xc[j]` is
+    restored when first met, but once `xc` itself is restored (for another
+    statement) `t` can be recomputed from it, which saves a push and a pop
+    per assignment. A name goes only if nothing new must be taped without it."""
+    def taped(p):
+        return sum(n.how == "tape" for needs in p.needs.values() for n in needs)
+
+    candidates = [n for n in sorted(restored) if not is_array(types.get(n))]
+    for name in candidates[:MAX_PRUNE_TRIES]:
+        fewer = restored - {name}
+        planner = _Planner(fn, types, active, fewer, fused, temps)
+        if not planner.plan_all() - fewer and taped(planner.plan) <= taped(plan):
+            restored, plan = fewer, planner.plan
+    return plan
 
 
 class _Planner:
@@ -217,6 +236,10 @@ class _Planner:
                     and stmt.target not in self.plan.restored:
                 self.plan.rebind[stmt.sid] = (stmt.target, self.types[stmt.target][1])
         self.plan.work[stmt.sid] = work
+        if isinstance(stmt, Op) and self.plan.restored.get(stmt.target) == "i":
+            undo = self._undo(stmt)
+            if undo:
+                self.plan.undo[stmt.sid] = undo
         if work:
             ctx = self.plan.contexts[stmt.sid]
             shapes = [n[len(SHAPE_PREFIX):] for n in names if n.startswith(SHAPE_PREFIX)]
@@ -224,6 +247,25 @@ class _Planner:
             self.plan.needs[stmt.sid] = [self._need(n, ctx) for n in dict.fromkeys(values)] + \
                 [self._shape_need(n, ctx) for n in dict.fromkeys(shapes) if n not in values]
         return work
+
+    def _undo(self, stmt):
+        """`i = i + c` on integers, c a constant or a name not written after it:
+        its old value is `i - c` exactly, so nothing goes on the tape (a
+        running index such as ADBench's triangle offset)."""
+        if stmt.op not in ("add", "sub") or stmt.args[0] != Name(stmt.target) or \
+                self.types.get(stmt.target) != "int":
+            return None
+        step = stmt.args[1]
+        if isinstance(step, Const):
+            if type(step.value) is not int:
+                return None
+            text = repr(step.value)
+        elif isinstance(step, Name) and self.types.get(step.id) == "int" and step.id != stmt.target \
+                and step.id not in self.plan.contexts[stmt.sid].after:
+            text = step.id
+        else:
+            return None
+        return f"{stmt.target} {'-' if stmt.op == 'add' else '+'} {text}"
 
     def _shape_need(self, name, ctx):
         """Only `name`'s shape: read it when the array is still there, else tape

@@ -5,6 +5,6 @@ Each module registers cases with `case(func, args=..., wrt=..., expect=...)`.
 """
 
 from ._registry import CASES, Case, case  # noqa: F401
-from . import scalars, mathfuncs, control, arrays, helpers, edge, peers, models, array_programs, array_models  # noqa: F401,E402
+from . import scalars, mathfuncs, control, arrays, helpers, edge, peers, models, array_programs, array_models, buffers  # noqa: F401,E402
 
 FUNCTIONS = list(dict.fromkeys(c.func for c in CASES))
