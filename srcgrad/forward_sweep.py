@@ -238,11 +238,12 @@ class ForwardSweep:
             code.line(f"{top} += 1")
 
     def hoist_bounds_checks(self, code, loop):
-        """One check before `for i in range(a, b)` (a ≥ 0) instead of one per
+        """One check before `for i in range(a, b)` instead of one per
         iteration, for accesses that every iteration makes: A[..., i, ...]
-        (checked against the range's end) and indices the loop never changes."""
-        if loop.counter or loop.step != Const(1) or not (isinstance(loop.start, Const) and loop.start.value >= 0):
+        (checked against the range's ends) and indices the loop never changes."""
+        if loop.counter or loop.step != Const(1):
             return          # (a loop that can stop early may never reach the bad index)
+        from_zero = isinstance(loop.start, Const) and loop.start.value >= 0
         written = set().union(*(writes(s) for s in loop.body)) | {loop.var} if loop.body else set()
         start, stop = atom_text(loop.start), atom_text(loop.stop)
         rebound = {s.target for s in walk(loop.body) if isinstance(s, Op)}   # shapes may change
@@ -256,8 +257,10 @@ class ForwardSweep:
             for k, atom in index:
                 if self.rank(atom):
                     continue
-                if atom == Name(loop.var):
+                if atom == Name(loop.var) and from_zero:
                     test = f"{stop} > {array}.shape[{k}]"
+                elif atom == Name(loop.var):        # every i in [start, stop) within [-len, len)
+                    test = f"not (-{array}.shape[{k}] <= {start} and {stop} <= {array}.shape[{k}])"
                 elif isinstance(atom, Const) or atom.id not in written:
                     i = atom_text(atom)
                     test = f"not (-{array}.shape[{k}] <= {i} < {array}.shape[{k}])"

@@ -420,3 +420,21 @@ def test_check_of_an_offset_index():
     with pytest.raises(srcgrad.SrcgradError, match="out of range") as info:
         g(x, 4)                   # k + 2 reaches 5
     assert info.value.lineno == _offset_reads.__code__.co_firstlineno + 3
+
+
+def _triangle_reads(x, n):
+    s = 0.0
+    for j in range(n):
+        for r in range(j - 1, n):        # starts at -1 (the last element, as in Python) when j = 0
+            s += x[r] * x[j]             # one check before the inner loop covers every r
+    return s
+
+
+def test_check_of_a_loop_from_a_computed_start():
+    from fd import assert_grad_matches_fd
+    g = srcgrad.grad(_triangle_reads, wrt="x")
+    x = np.array([0.5, -1.5, 2.0, 0.25])
+    assert_grad_matches_fd(_triangle_reads, (x, 4), "x", g(x, 4))
+    with pytest.raises(srcgrad.SrcgradError, match="out of range") as info:
+        g(x, 5)                          # r reaches 4
+    assert info.value.lineno == _triangle_reads.__code__.co_firstlineno + 4
