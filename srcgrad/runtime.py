@@ -66,3 +66,12 @@ def equal_length(n, m, where):
         raise ValueError(where + ": operands could not be broadcast together (a vector made inside a loop "
                          "needs operands of equal length; srcgrad does not broadcast a length-1 one there)")
     return n
+
+
+@numba.njit(cache=True)
+def slice_index(n, i):
+    """Where slice bound `i` lands in a vector of length n, as Python slicing
+    resolves it: negative counts from the end, then clipped to [0, n]."""
+    if i < 0:
+        i += n
+    return min(max(i, 0), n)

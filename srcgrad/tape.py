@@ -391,9 +391,9 @@ class _Planner:
                         return {name} if self.restorable(name) else set()
                     continue
                 out |= self._blockers(arg, dctx, root, depth + 1)
-            if out and all(self.restorable(n) for n in out):
+            if out and all(self.restorable(n) for n in out) and not out <= set(self.plan.restored):
                 return out
-        return {name} if self.restorable(name) else set()
+        return {name} if self.restorable(name) else set()     # (restoring what it reads did not do)
 
     @staticmethod
     def _written_between(block, start, root, name):

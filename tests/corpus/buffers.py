@@ -216,3 +216,90 @@ def scalar_read_next_iteration(w, x):
 case(scalar_read_next_iteration, args=(0.3, 0.2), wrt=("w", "x"),
      note="regression: a value read inside an if before its binding was taken as local to an iteration "
           "(the loop was fused and the gradient was 0)")
+
+
+def lstm_steps(Wx, Wh, b, v, X):
+    nh = v.shape[0]
+    h = np.zeros(nh)
+    cell = np.zeros(nh)
+    L = 0.0
+    for t in range(X.shape[0]):
+        z = Wx @ X[t] + Wh @ h + b
+        i = 1.0 / (1.0 + np.exp(-z[:nh]))
+        f = 1.0 / (1.0 + np.exp(-z[nh:2 * nh]))
+        g = np.tanh(z[2 * nh:3 * nh])
+        o = 1.0 / (1.0 + np.exp(-z[3 * nh:]))
+        cell = f * cell + i * g
+        h = o * np.tanh(cell)
+        e = np.dot(v, h) - 0.3
+        L += e * e
+    return L + np.sum(cell * cell)
+
+
+case(lstm_steps, args=(_rng(341).standard_normal((12, 2)) * 0.5, _rng(342).standard_normal((12, 3)) * 0.5,
+                       _rng(343).standard_normal(12) * 0.1, _rng(344).standard_normal(3), _rng(345).standard_normal((5, 2))),
+     wrt=("Wx", "Wh", "b", "v", "X"), note="matrix-vector products, slices and state vectors in buffers")
+
+
+def slices_clipped_and_negative(W, x):
+    s = 0.0
+    for t in range(W.shape[0]):
+        z = W[t] * x
+        a = z[-2:] * 2.0          # the last two
+        c = z[1:100] + 1.0        # clipped to the end
+        s += np.sum(a * a) + np.sum(np.sin(c)) + np.sum(z[:-1] * z[1:])
+    return s
+
+
+case(slices_clipped_and_negative, args=(_rng(346).standard_normal((3, 4)), _rng(347).standard_normal(4)),
+     wrt=("W", "x"), note="slice bounds resolved as Python does: negative, past the end")
+
+
+def state_reads_itself(A, x):
+    h = x.copy()
+    s = 0.0
+    for t in range(A.shape[0]):
+        h = 0.5 * h + np.tanh(A[t] * h)
+        s += np.sum(h) * t
+    return s + np.max(h)
+
+
+case(state_reads_itself, args=(_rng(348).standard_normal((4, 3)), _rng(349).standard_normal(3)),
+     wrt=("A", "x"), note="a state vector's step reads its own element")
+
+
+def state_matvec_in_place(W, x, T):
+    h = x * 1.0
+    for t in range(T):
+        h = np.tanh(W @ h)
+    return np.sum(h * h)
+
+
+case(state_matvec_in_place, args=(_rng(350).standard_normal((3, 3)), _rng(351).standard_normal(3), 3),
+     wrt=("W", "x"), note="h = f(W @ h): the product reads every element of h, so h cannot be updated in place")
+
+
+def shifted_reads(W, x):
+    s = 0.0
+    for t in range(W.shape[0]):
+        z = W[t] * x
+        y = z[1:] - z[:-1]        # both slices of one buffer, inside one expression
+        s += np.sum(y * y)
+    return s
+
+
+case(shifted_reads, args=(_rng(352).standard_normal((3, 5)), _rng(353).standard_normal(5)),
+     wrt=("W", "x"), note="two overlapping slices of a buffer read in one element loop")
+
+
+def view_escapes(W, x):
+    s = 0.0
+    for t in range(W.shape[0]):
+        z = W[t] * x
+        head = z[:2]              # a view kept and read after z is rebuilt
+        s += np.sum(head) * np.sum(z)
+    return s + np.sum(head)
+
+
+case(view_escapes, args=(_rng(354).standard_normal((3, 4)), _rng(355).standard_normal(4)),
+     wrt=("W", "x"), note="a slice read outside the steps that could be fused: not a buffer")
