@@ -623,14 +623,17 @@ class Generator(ForwardSweep, Checkpointing):
 
     def iteration_locals(self, loop):
         inside = {s.sid for s in _walk(loop.body)}
-        users = {}
+        users, readers = {}, {}
         for s in _walk(self.fn.body):
             if isinstance(s, (Op, SetItem, Return)):
                 for n in reads(s) + sorted(writes(s)):
                     users.setdefault(n, []).append(s)
+                for n in reads(s):
+                    readers.setdefault(n, []).append(s)
         local = {n for n in self.plan.lazy if all(s.sid in inside for s in users.get(n, []))}
         for name in self.active:
-            if is_array(self.types[name]) or not all(s.sid in inside for s in users.get(name, [])):
+            # (a binding outside the loop, `step = 1.0` before a while, sends no δ into it)
+            if is_array(self.types[name]) or not all(s.sid in inside for s in readers.get(name, [])):
                 continue
             first = next((s for s in loop.body if name in reads(s) or name in writes(s)), None)
             if isinstance(first, Op) and first.target == name and name not in reads(first):

@@ -34,6 +34,8 @@ from .typeinfer import is_array
 
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
+# one division: redone off the δ chain's critical path, cheaper than a push and a pop
+CHEAP_RECOMPUTE = {"div", "recip"}
 MAX_PRUNE_TRIES = 40       # planning rounds spent looking for redundant restored names
 
 
@@ -415,7 +417,9 @@ class _Planner:
             return op.op in ("getitem", "slice", "transpose") and all(
                 not is_array(self.types.get(a.id)) or a.id not in self.written
                 for a in op.args[1:] if isinstance(a, Name))
-        return op.op in CHEAP_OPS or (op.op in RULES and RULES[op.op].cheap)
+        if op.op == "pow" and isinstance(op.args[1], Const) and op.args[1].value in (2, 3, 2.0, 3.0):
+            return True         # x ** 2, x ** 3: one or two multiplications
+        return op.op in CHEAP_OPS or op.op in CHEAP_RECOMPUTE or (op.op in RULES and RULES[op.op].cheap)
 
 
 SHAPE_PREFIX = "shape of "

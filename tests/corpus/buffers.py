@@ -303,3 +303,34 @@ def view_escapes(W, x):
 
 case(view_escapes, args=(_rng(354).standard_normal((3, 4)), _rng(355).standard_normal(4)),
      wrt=("W", "x"), note="a slice read outside the steps that could be fused: not a buffer")
+
+
+def long_while(a, x0):
+    x = x0
+    k = 0
+    s = 0.0
+    while k < 150:                # more iterations than one chunk of the tape's room (64)
+        x = x - 0.01 * (x * x * x - a)
+        s += math.sin(x) * 0.01
+        k += 1
+    return s + x * x
+
+
+case(long_while, args=(0.7, 1.3), wrt=("a", "x0"), note="a while loop running through several chunks")
+
+
+def nested_whiles(a, b):
+    s = 0.0
+    i = 0
+    while i < 3:
+        y = b * (i + 1)
+        j = 0
+        while abs(y) > 0.1 and j < 70:
+            y = y * a
+            s += y
+            j += 1
+        i += 1
+    return s
+
+
+case(nested_whiles, args=(0.95, 1.2), wrt=("a", "b"), note="a chunked while inside a while")
