@@ -204,8 +204,9 @@ class ForwardSweep:
         if symbol and len(op.args) == 2:
             a, b = (self.invariant_text(x, loop, before) for x in op.args)
             return None if a is None or b is None else f"({a} {symbol} {b})"
-        if op.op in ("shape", "len") and op.args[0].id not in writes(loop):
-            return self.op_text(op)
+        if op.op in ("shape", "len") and not any(isinstance(s, Op) and s.target == op.args[0].id
+                                                 for s in walk(loop.body)):
+            return self.op_text(op)     # (elements written in the loop do not change the shape)
         return None
 
     def reserve_for(self, needed, times, code):

@@ -32,6 +32,7 @@ from .program import Const, For, If, Name, Op, SetItem, While, children, control
 from .rules import RULES, arrays
 from .typeinfer import is_array
 
+SHAPE_OPS = {"shape", "len", "size", "ndim"}
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
 # one division: redone off the δ chain's critical path, cheaper than a push and a pop
@@ -183,6 +184,12 @@ class _Planner:
         self.plan.shape_root = shape_roots(fn, types, temps)
         self.written = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
         self.read_mostly = _read_mostly(fn, types)
+        bindings = {}
+        for s in walk(fn.body):
+            if isinstance(s, Op):
+                bindings[s.target] = bindings.get(s.target, 0) + 1
+        self.bound_once = {n for n, c in bindings.items() if c == 1 and n not in fn.params} | \
+            {p for p in fn.params if p not in bindings}
         self.blocking = set()
 
     def plan_all(self):
@@ -361,6 +368,8 @@ class _Planner:
             dctx = self.plan.contexts[define.sid]
             chain = []
             for arg in reads(define):
+                if is_array(self.types.get(arg)) and define.op in SHAPE_OPS and arg in self.bound_once:
+                    continue                  # its shape never changes (only its elements may)
                 if is_array(self.types.get(arg)):
                     # the array's contents must be unchanged, or put back by the time
                     # root's backward step runs (a restored array written only later)
