@@ -276,8 +276,9 @@ class ForwardSweep:
         written = set().union(*(writes(s) for s in loop.body)) | {loop.var} if loop.body else set()
         start, stop = atom_text(loop.start), atom_text(loop.stop)
         rebound = {s.target for s in walk(loop.body) if isinstance(s, Op)}   # shapes may change
+        strides = _running_offsets(loop)
         done = set()
-        for stmt in loop.body:
+        for pos, stmt in enumerate(loop.body):
             access = _access(stmt)
             if access is None or access[0] in rebound:
                 continue
@@ -293,6 +294,12 @@ class ForwardSweep:
                 elif isinstance(atom, Const) or atom.id not in written:
                     i = atom_text(atom)
                     test = f"not (-{array}.shape[{k}] <= {i} < {array}.shape[{k}])"
+                elif atom.id in strides:            # idx += c once per iteration: idx0, idx0 + c, ...
+                    step_at, c = strides[atom.id]
+                    first = atom.id if pos < step_at else f"{atom.id} + {c}"
+                    last = f"{first} + ({self.trips_text(loop)} - 1) * {c}"
+                    low, high = (first, last) if c > 0 else (last, first)
+                    test = f"not (-{array}.shape[{k}] <= {low} and {high} < {array}.shape[{k}])"
                 else:
                     continue
                 self.checked.setdefault(stmt.sid, set()).add(k)
@@ -427,3 +434,19 @@ def _indexed_axes(index, spec):
                 atoms.pop(0)
             axis += 1
     return out
+
+
+def _running_offsets(loop):
+    """{name: (position, c)} for integers a loop body steps once per iteration,
+    at its top level, by `name = name + c` (c a nonzero int constant), and
+    writes nowhere else: their value at each iteration is known from the first."""
+    counts, steps = {}, {}
+    for stmt in walk(loop.body):
+        for name in writes(stmt):
+            counts[name] = counts.get(name, 0) + 1
+    for pos, stmt in enumerate(loop.body):
+        if isinstance(stmt, Op) and stmt.op in ("add", "sub") and stmt.args[0] == Name(stmt.target) \
+                and isinstance(stmt.args[1], Const) and type(stmt.args[1].value) is int and stmt.args[1].value:
+            c = stmt.args[1].value if stmt.op == "add" else -stmt.args[1].value
+            steps[stmt.target] = (pos, c)
+    return {name: step for name, step in steps.items() if counts.get(name) == 1}

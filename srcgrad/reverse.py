@@ -505,6 +505,15 @@ class Generator(ForwardSweep, Checkpointing):
                 code.line(f"{d} -= {render(expr.operand)}", comment)
             elif call in arrays.IN_PLACE:
                 code.line(f"{arrays.IN_PLACE[call]}({', '.join([d] + [render(a) for a in expr.args])})", comment)
+            elif self.scaled(name, expr):
+                # written out here: a helper call (passing the arrays) costs more than the loop
+                scalar, array = (render(a) for a in self.scaled(name, expr))
+                k = self.namer.fresh("q", numbered=True)
+                with code.block(f"if {d}.shape[0] == {array}.shape[0]:"):
+                    with code.block(f"for {k} in range({array}.shape[0]):"):
+                        code.line(f"{d}[{k}] += {scalar} * {array}[{k}]", comment + " (in place)")
+                with code.block("else:"):
+                    code.line(f"{d} += {scalar} * {array}", comment)
             else:
                 code.line(f"{d} += {render(expr)}", comment)
             return
@@ -527,6 +536,22 @@ class Generator(ForwardSweep, Checkpointing):
             else:
                 text += ".copy()"
         code.line(f"{d} = {text}", comment)
+
+    def scaled(self, name, expr):
+        """(scalar, array) when expr is `scalar * array` (either order) for a
+        vector δ: added in place by a loop, no temporary (the δ of a dot product)."""
+        rank = self.types[name][1] if is_array(self.types.get(name)) else 0
+        if rank != 1 or self.types[name][2] != "float64" or \
+                not (isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult)):
+            return None
+        primal_of = {d: n for n, d in self.namer.delta.items()}       # a δ has its primal's type
+        for scalar, array in ((expr.left, expr.right), (expr.right, expr.left)):
+            scalar_ok = isinstance(scalar, ast.Constant) or isinstance(scalar, ast.Name) and \
+                self.types.get(primal_of.get(scalar.id, scalar.id)) in ("float", "int")
+            array_ok = isinstance(array, ast.Name) and self.types.get(array.id) == ("array", rank, "float64")
+            if scalar_ok and array_ok:
+                return scalar, array
+        return None
 
     def backward_read(self, code, stmt):
         """An element, row, slice or gathered part read from an array: its δ

@@ -82,7 +82,7 @@ def run(fn, types, namer):
 
 @dataclasses.dataclass
 class _Step:
-    kind: str          # 'ew' | 'matvec' | 'fill' (materialized), 'virtual', 'row' | 'slice' (views)
+    kind: str          # 'ew' | 'matvec' | 'fill' (materialized), 'virtual', 'row' | 'slice' (views), 'vecdot'
     op: Op
     pos: int           # the top-level statement (loop) it belongs to
     state: Op = None   # a state vector's binding before the loop
@@ -147,6 +147,9 @@ class _Analysis:
 
     def candidate(self, stmt, pos):
         z, t = stmt.target, self.types.get(stmt.target)
+        if stmt.op == "dot" and t == "float" and [self.rank(a) for a in stmt.args] == [1, 1] and \
+                all(self.types.get(a.id) == VECTOR for a in stmt.args):
+            return _Step("vecdot", stmt, pos)       # np.dot(v, h): a sum over one element loop
         if t != VECTOR or z in self.fn.params:
             return None
         state = None
@@ -204,8 +207,8 @@ class _Analysis:
             return False                      # (a virtual operand would be recomputed per row)
         if step.state is not None and not self.self_reads_ok(z, op, steps):
             return False
-        if step.kind == "virtual":
-            return True                       # (its one reader: `virtual_ok`)
+        if step.kind in ("virtual", "vecdot"):
+            return True                       # (a virtual step's one reader: `virtual_ok`; a sum is a float)
         if step.kind in ("row", "slice"):
             return all(self.view_reader_ok(op, r, steps) for r in self.readers.get(z, []))
         return self.kept_inside(z, steps)
@@ -250,7 +253,8 @@ class _Analysis:
             return False
         reader = readers[0]
         return isinstance(reader, Op) and reader.target in steps and \
-            steps[reader.target].kind in ("ew", "virtual") and self.after_in_block(steps[z].op, reader) and \
+            steps[reader.target].kind in ("ew", "virtual", "vecdot") and \
+            self.after_in_block(steps[z].op, reader) and \
             self.unchanged_between(steps[z].op, reader, self.expression_names(z, steps))
 
     def expression_names(self, z, steps):
@@ -339,7 +343,9 @@ class _Rewrite:
                 return None
         for z in order:
             step = self.steps[z]
-            if step.kind in ("ew", "matvec", "fill"):
+            if step.kind == "vecdot":
+                self.replaced[step.op.sid] = self.dot_loop(z)
+            elif step.kind in ("ew", "matvec", "fill"):
                 self.replaced[step.op.sid] = self.element_loop(z)
                 if step.state is None:
                     self.before.setdefault(step.pos, []).append(Op(z, "empty", (self.length[z],), step.op.loc))
@@ -363,7 +369,7 @@ class _Rewrite:
 
     # -- lengths, before the loop ------------------------------------------------------------
     def prepare(self, z):
-        if z in self.length:
+        if z in self.length or (z, "dot") in self.length:
             return
         self.preparing.add(z)
         self.compute_length(z)
@@ -391,6 +397,10 @@ class _Rewrite:
             self.length[z] = self.emit(Op(self.fresh(f"n_{z}", "int"), "max",
                                           (Const(0), self.emit(Op(self.fresh(f"{z}_span", "int"), "sub",
                                                                   (last, first), loc), pos)), loc), pos)
+            return
+        if step.kind == "vecdot":
+            self.length[z, "dot"] = self.equal(self.operand_length(op.args[0].id, pos, loc),
+                                               self.operand_length(op.args[1].id, pos, loc), z, pos, loc)
             return
         if step.kind == "matvec":
             matrix, vector = op.args[0].id, op.args[1].id
@@ -495,6 +505,20 @@ class _Rewrite:
         body.append(SetItem(z, (Name(e),), value, "set", loc))
         return For(e, Const(0), self.length[z], Const(1), tuple(body), loc)
 
+    def dot_loop(self, z):
+        """`z = np.dot(a, b)` of vectors: acc = 0.0; for e: acc += a[e] * b[e]; z = acc."""
+        op, loc = self.steps[z].op, self.steps[z].op.loc
+        e, acc = self.fresh("e", "int"), self.fresh(f"{z}_acc", "float")
+        body = []
+        x = self.read(op.args[0].id, Name(e), body, loc)
+        y = self.read(op.args[1].id, Name(e), body, loc)
+        product = self.fresh(f"{z}_term", "float")
+        body.append(Op(product, "mul", (x, y), loc))
+        body.append(Op(acc, "add", (Name(acc), Name(product)), loc, static=(("inplace", True),)))
+        return (Op(acc, "copy", (Const(0.0),), loc),
+                For(e, Const(0), self.length[z, "dot"], Const(1), tuple(body), loc),
+                Op(z, "copy", (Name(acc),), loc))
+
     def expression(self, z, index, body):
         """Ops computing element `index` of elementwise step z into `body`; its atom."""
         op = self.steps[z].op
@@ -535,7 +559,8 @@ class _Rewrite:
             if stmt.sid in self.dropped:
                 continue
             if stmt.sid in self.replaced:
-                out.append(self.replaced[stmt.sid])
+                loop = self.replaced[stmt.sid]
+                out += list(loop) if isinstance(loop, tuple) else [loop]
             elif isinstance(stmt, Op) and stmt.op == "getitem" and stmt.args[0].id in self.renamed:
                 source = self.renamed[stmt.args[0].id]
                 if source in self.steps and self.steps[source].kind in ("row", "slice"):

@@ -188,6 +188,14 @@ class _Planner:
         for s in walk(fn.body):
             if isinstance(s, Op):
                 bindings[s.target] = bindings.get(s.target, 0) + 1
+        self.write_depth = {}             # name -> deepest loop nesting of a statement writing it
+        def depths(block, depth):
+            for st in block:
+                for name in (writes(st) if isinstance(st, (Op, SetItem)) else ()):
+                    self.write_depth[name] = max(self.write_depth.get(name, 0), depth)
+                for child in children(st):
+                    depths(child, depth + isinstance(st, (For, While)))
+        depths(fn.body, 0)
         self.bound_once = {n for n, c in bindings.items() if c == 1 and n not in fn.params} | \
             {p for p in fn.params if p not in bindings}
         self.blocking = set()
@@ -402,8 +410,9 @@ class _Planner:
                         return {name} if self.restorable(name) else set()
                     continue
                 out |= self._blockers(arg, dctx, root, depth + 1)
-            if out and all(self.restorable(n) for n in out) and not out <= set(self.plan.restored):
-                return out
+            if out and all(self.restorable(n) for n in out) and not out <= set(self.plan.restored) \
+                    and max(self.write_depth.get(n, 0) for n in out) <= self.write_depth.get(name, 0):
+                return out            # (not when they change in a deeper loop: `t = acc` after acc's loop)
         return {name} if self.restorable(name) else set()     # (restoring what it reads did not do)
 
     @staticmethod

@@ -454,3 +454,4 @@ def pop_array2(tape, top, n0, n1):
 def check_same_shape(a, b, what):
     if a.shape != b.shape:
         raise ValueError(what)
+
