@@ -2,8 +2,9 @@
 
     parse → fence → normalize → typeinfer → activity → tape → reverse → jit
 
-(`calls` belongs to normalize; `fusion` to tape; `forward_sweep`,
-`preaccumulate`, `emit` and `rules` to reverse.) `build(func, wrt, kinds)` runs them all and returns a `Compiled` pair of
+(`calls` belongs to normalize; `loopfuse` and `scalarize` to typeinfer;
+`fusion` to tape; `forward_sweep`, `preaccumulate`, `emit`, `inline`,
+`registers` and `rules` to reverse.) `build(func, wrt, kinds)` runs them all and returns a `Compiled` pair of
 Numba dispatchers plus the generated source. Set SRCGRAD_DUMP_AFTER to a
 comma-separated list of stage names (normalize, typeinfer, activity, tape,
 reverse) to print what that stage produced.

@@ -438,3 +438,22 @@ def test_check_of_a_loop_from_a_computed_start():
     with pytest.raises(srcgrad.SrcgradError, match="out of range") as info:
         g(x, 5)                          # r reaches 4
     assert info.value.lineno == _triangle_reads.__code__.co_firstlineno + 4
+
+
+def _vector_in_loop(A, w):
+    s = 0.0
+    for k in range(A.shape[0]):
+        v = A[k] * w                      # kept in a buffer: lengths must agree
+        s += np.sum(v * v) + v[0]
+    return s
+
+
+def test_length_one_vector_in_a_loop_is_reported_at_its_line():
+    g = srcgrad.grad(_vector_in_loop, wrt="w")
+    A = np.arange(12.0).reshape(3, 4) / 10.0
+    w = np.array([0.5, -1.0, 2.0, 0.25])
+    from fd import assert_grad_matches_fd
+    assert_grad_matches_fd(_vector_in_loop, (A, w), "w", g(A, w))
+    with pytest.raises(srcgrad.SrcgradError, match="broadcast") as info:
+        g(A, np.ones(1))
+    assert f"test_errors.py:{_vector_in_loop.__code__.co_firstlineno + 3}" in str(info.value)
