@@ -311,6 +311,8 @@ class Generator(ForwardSweep, Checkpointing):
                 with code.block(f"for {k} in range({stmt.counter}):"):
                     self.last_line = None
                     self.loop_body(code, stmt)
+            if isinstance(stmt, (For, While)):
+                self.pop_saved(code, stmt)
 
     def source_comment(self, code, stmt):
         if stmt.loc.lineno != self.last_line:
@@ -387,7 +389,16 @@ class Generator(ForwardSweep, Checkpointing):
         elif z in self.plan.lazy:
             self.zero.add(z)        # the next contribution assigns it
 
+    def pop_saved(self, code, loop):
+        """Give back the values of the sums saved around `loop` (`TapePlan.saved`)."""
+        for name in reversed(self.plan.saved.get(loop.sid, ())):
+            tape, top = self.tape[self.plan.restored[name]]
+            code.line(f"{top} -= 1")
+            code.line(f"{name} = {tape}[{top}]", "its value before the loop that only added to it")
+
     def pop_old_value(self, code, stmt):
+        if stmt.sid in self.plan.unsaved:
+            return              # (saved once around its loop)
         if stmt.sid in self.plan.undo:
             code.line(f"{stmt.target} = {self.plan.undo[stmt.sid]}", "undo the integer step: nothing taped")
             return

@@ -73,15 +73,20 @@ class TapePlan:
     shape_root: dict = field(default_factory=dict)   # array -> an array known to have the same shape
     lazy: frozenset = frozenset()                    # loop-local arrays whose δ needs no restart
     undo: dict = field(default_factory=dict)         # sid -> expression giving a restored int's old value
+    saved: dict = field(default_factory=dict)        # loop sid -> restored sums pushed once around the loop
+    unsaved: frozenset = frozenset()                 # sids of those sums' updates (nothing pushed)
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old
         values; 'fa' pushes an array's elements (its shape goes first on 'i')."""
         out = []
+        for name in self.saved.get(stmt.sid, ()):
+            out.append((self.restored[name], name))
         if stmt.sid in self.rebind:
             array, ndim = self.rebind[stmt.sid]
             out += [("i", f"{array}.shape[{k}]") for k in range(ndim)]
-        if isinstance(stmt, Op) and stmt.target in self.restored and stmt.sid not in self.undo:
+        if isinstance(stmt, Op) and stmt.target in self.restored and stmt.sid not in self.undo \
+                and stmt.sid not in self.unsaved:
             kind = self.restored[stmt.target]
             if kind == "fa":
                 out += [("i", f"{stmt.target}.shape[{k}]") for k in range(self.ranks[stmt.target])]
@@ -129,8 +134,55 @@ def run(fn, types, active, temps=frozenset()):
         fused = _fixpoint(fn, types, active, choice[0], temps)
         if fusion.choose(fn, types, active, fused) == choice:
             fused.fused, fused.hoisted = choice
-            return fused
+            return _save_sums_around_loops(fn, fused)
+    return _save_sums_around_loops(fn, plan)
+
+
+def _save_sums_around_loops(fn, plan):
+    """A restored float that a loop only accumulates into (`e += v[k] * h[k]`,
+    read by nothing else in the loop) needs no push per update: no backward
+    step inside the loop reads it. One push before the loop and one pop after
+    its reversal give the value before the loop back (the outermost such loop)."""
+    sums = [n for n, kind in plan.restored.items() if kind == "f"]
+    unsaved = set()
+
+    def visit(block):
+        for stmt in block:
+            if isinstance(stmt, (For, While)) and stmt is not plan.fused:
+                here = [n for n in sums if _only_accumulated(stmt, n)]
+                if here:
+                    plan.saved[stmt.sid] = tuple(here)
+                    unsaved.update(s.sid for s in walk(stmt.body) if isinstance(s, Op) and s.target in here)
+                    sums_inside = [n for n in sums if n not in here]
+                else:
+                    sums_inside = sums
+                _descend(stmt, sums_inside)
+            else:
+                for child in children(stmt):
+                    visit(child)
+
+    def _descend(loop, names):
+        nonlocal sums
+        outer, sums = sums, names
+        visit(loop.body)
+        sums = outer
+    visit(fn.body)
+    plan.unsaved = frozenset(unsaved)
     return plan
+
+
+def _only_accumulated(loop, name):
+    """Does `loop` write `name` only by `name = name ± y` and read it nowhere else?"""
+    found = False
+    for stmt in walk(loop.body):
+        accumulates = isinstance(stmt, Op) and stmt.target == name and stmt.op in ("add", "sub") \
+            and stmt.args[0] == Name(name) and Name(name) not in stmt.args[1:]
+        if accumulates:
+            found = True
+        elif name in writes(stmt) and isinstance(stmt, (Op, SetItem)) or name in reads(stmt) \
+                or name in control_reads(stmt):
+            return False
+    return found
 
 
 def _fixpoint(fn, types, active, fused, temps):

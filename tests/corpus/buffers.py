@@ -334,3 +334,22 @@ def nested_whiles(a, b):
 
 
 case(nested_whiles, args=(0.95, 1.2), wrt=("a", "b"), note="a chunked while inside a while")
+
+
+def sums_saved_around_loops(W, x):
+    L = 0.0
+    for t in range(W.shape[0]):
+        e = math.exp(x[t] * 0.5)        # (not cheap to recompute)
+        q = e * e                       # its backward needs e as it was before the inner loop
+        for k in range(W.shape[1]):
+            e += W[t, k] * x[k]         # only added to: pushed once around the loop
+        j = 0
+        while j < 2:
+            e -= 0.1 * x[j] * x[j]
+            j += 1
+        L += e * e + q * e
+    return L
+
+
+case(sums_saved_around_loops, args=(_rng(361).standard_normal((3, 4)), _rng(362).standard_normal(4)),
+     wrt=("W", "x"), note="a sum restored once around the loops that only add to it")
