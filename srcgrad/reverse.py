@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import fusion, inline, preaccumulate, registers
+from . import fusion, inline, loop_helpers, preaccumulate, registers
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
@@ -79,6 +79,7 @@ class Generator(ForwardSweep, Checkpointing):
         code.lines = inline.run(code.lines, self.fusible())
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
+        code.lines = loop_helpers.run(code.lines)
         return code.text()
 
     def tape_summary(self):
@@ -155,6 +156,7 @@ class Generator(ForwardSweep, Checkpointing):
         code.lines = inline.run(code.lines, self.fusible())
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
+        code.lines = loop_helpers.run(code.lines)
         return code.text()
 
     def fusible(self):

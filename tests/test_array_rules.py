@@ -172,3 +172,27 @@ def test_every_array_rule_has_samples_and_a_label():
 def test_only_integer_conversions_do_not_lift():
     # (and math functions without a NumPy form, which no user can apply to an array)
     assert sorted(set(RULES) - set(LIFTED)) == ["erf", "erfc", "gamma", "int", "lgamma"]
+
+
+def _row_max_sum(A):
+    s = 0.0
+    for k in range(A.shape[0]):
+        v = A[k] * 2.0                   # a vector built in the loop: its max is scanned inline
+        s += np.max(v) - np.min(v)
+    return s
+
+
+def test_max_of_a_vector_in_a_loop_ties_and_nan():
+    g = srcgrad.value_and_grad(_row_max_sum, wrt="A")
+    A = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, np.nan, 4.0, -1.0], [-1.0, -1.0, 0.0, 0.0]])
+    value, grad = g(A)
+    assert np.isnan(value) and np.isnan(_row_max_sum(A))
+    want = np.zeros_like(A)
+    want[0, 1] += 2.0                    # ties: the first largest
+    want[0, 3] -= 2.0
+    want[1, 0] += 2.0 - 2.0              # a NaN extreme: δ to the first element (max and min)
+    want[2, 2] += 2.0
+    want[2, 0] -= 2.0
+    np.testing.assert_array_equal(grad, want)
+    with pytest.raises(srcgrad.SrcgradError, match="zero-size"):
+        g(np.zeros((2, 0)))
