@@ -472,8 +472,9 @@ class _Rewrite:
             args = tuple(self.hoist_int(a, pos) for a in define.args)
         else:
             raise _Cannot(name)
-        self.hoisted[key] = self.emit(dataclasses.replace(define, target=self.fresh(name, "int"), args=args,
-                                                          sid=_new_sid()), pos)
+        copy = Op(self.fresh(name, "int"), define.op, args, define.loc, raw=define.raw, dtype=define.dtype,
+                  static=define.static)           # (a new statement: a sid of its own)
+        self.hoisted[key] = self.emit(copy, pos)
         return self.hoisted[key]
 
     def emit(self, op, pos):
@@ -587,7 +588,3 @@ class _Rewrite:
 def _text(atom):
     return repr(atom.value) if isinstance(atom, Const) else atom.id
 
-
-def _new_sid():
-    from .program import _next_id
-    return _next_id()
