@@ -134,8 +134,30 @@ def run(fn, types, active, temps=frozenset()):
         fused = _fixpoint(fn, types, active, choice[0], temps)
         if fusion.choose(fn, types, active, fused) == choice:
             fused.fused, fused.hoisted = choice
-            return _save_sums_around_loops(fn, fused)
+            plan = _save_sums_around_loops(fn, fused)
+            plan.unsaved |= _fresh_each_iteration(fn, plan)
+            return plan
     return _save_sums_around_loops(fn, plan)
+
+
+def _fresh_each_iteration(fn, plan):
+    """In a fused loop, the first assignment of an iteration to a restored
+    name that nothing outside the loop reads (`x = b[i]` before a Newton
+    solve) overwrites a value no later backward step needs: the previous
+    iteration's backward sweep is already done. No push, no pop."""
+    loop = plan.fused
+    inside = {s.sid for s in walk(loop.body)}
+    read_outside = {n for s in walk(fn.body) if s.sid not in inside and s is not loop
+                    for n in reads(s) + control_reads(s)}
+    out = set()
+    for name in plan.restored:
+        if name in read_outside or name in fn.params or not fusion.iteration_local(name, loop.body):
+            continue
+        first = next(s for s in loop.body if name in reads(s) or name in writes(s) or
+                     any(name in reads(t) + control_reads(t) for t in walk([s])))
+        if isinstance(first, Op) and first.target == name:
+            out.add(first.sid)
+    return frozenset(out)
 
 
 def _save_sums_around_loops(fn, plan):

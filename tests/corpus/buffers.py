@@ -353,3 +353,21 @@ def sums_saved_around_loops(W, x):
 
 case(sums_saved_around_loops, args=(_rng(361).standard_normal((3, 4)), _rng(362).standard_normal(4)),
      wrt=("W", "x"), note="a sum restored once around the loops that only add to it")
+
+
+def newton_roots(a, s, b):
+    L = 0.0
+    for i in range(b.shape[0]):
+        x = b[i]                          # first assignment of each point: nothing to restore
+        step = 1.0
+        k = 0
+        while abs(step) > 1e-12 and k < 50:
+            step = (x ** 3 + a * x - s * b[i]) / (3.0 * x ** 2 + a)
+            x = x - step
+            k += 1
+        L += (x - 0.5) ** 2
+    return L
+
+
+case(newton_roots, args=(2.0, 1.5, np.array([0.7, -1.2, 2.5, 0.1])), wrt=("a", "s"),
+     note="Newton solves per point, each point's iterate fresh in the fused loop")
