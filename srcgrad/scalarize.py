@@ -104,10 +104,6 @@ class _Analysis:
         for pos, stmt in enumerate(fn.body):
             if isinstance(stmt, Op):
                 self.top_level.setdefault(stmt.target, []).append(pos)
-        self.loop_vars = {}
-        for stmt in walk(fn.body):
-            if isinstance(stmt, For):
-                self.loop_vars[stmt.var] = self.loop_vars.get(stmt.var, 0) + 1
 
     def index_blocks(self, block):
         for pos, stmt in enumerate(block):
