@@ -89,15 +89,14 @@ class ForwardSweep:
                 if needed is not None and any(e != "0" for e in needed.values()) and \
                         not any(isinstance(s, BreakIf) for s in walk(stmt.body)):
                     self.forward_while_chunked(stmt, needed, counting, code, taping)
-                    self.push(code, stmt, after)
-                    continue
-                with code.block(f"while {render(stmt.cond)}:"):
-                    if counting:
-                        code.line(f"{stmt.counter} += 1")
-                    if needed is not None:          # room for this iteration's pushes, checked once
-                        self.reserve_for(needed, "1", code)
-                        self.cover(stmt)
-                    self.forward(stmt.body, code, taping)
+                else:
+                    with code.block(f"while {render(stmt.cond)}:"):
+                        if counting:
+                            code.line(f"{stmt.counter} += 1")
+                        if needed is not None:          # room for this iteration's pushes, checked once
+                            self.reserve_for(needed, "1", code)
+                            self.cover(stmt)
+                        self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
 
     def forward_while_chunked(self, stmt, needed, counting, code, taping):

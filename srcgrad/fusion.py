@@ -59,7 +59,7 @@ def order_free(fn, loop, types, plan):
     inside = {s.sid for s in walk(body)}
     outside_reads = {n for s in walk(fn.body) if s.sid not in inside and s is not loop
                      for n in reads(s) + control_reads(s)}
-    return all(_is_sum(n, body) or (iteration_local(n, body) and n not in outside_reads) for n in written)
+    return all(is_sum(n, body) or (iteration_local(n, body) and n not in outside_reads) for n in written)
 
 
 def _check(fn, types, active, plan, idx):
@@ -75,7 +75,7 @@ def _check(fn, types, active, plan, idx):
             return None
     post_reads = {n for s in walk(post) for n in reads(s) + control_reads(s)}
     for name in loop_writes:
-        if _is_sum(name, loop.body):
+        if is_sum(name, loop.body):
             continue
         if (name in post_reads and not iteration_local(name, post)) or \
                 not (iteration_local(name, loop.body) or name in fn.local_buffers):
@@ -95,7 +95,7 @@ def _check(fn, types, active, plan, idx):
     return tuple(hoisted)
 
 
-def _is_sum(name, body):
+def is_sum(name, body):
     """Written only by `name = name ± e`, read by nothing else in the body."""
     found = False
     for stmt in walk(body):
@@ -115,7 +115,7 @@ def iteration_local(name, body):
     first statement touching it assigns it without reading it, or is a nested
     block where that holds and after which `name` is not read."""
     for pos, stmt in enumerate(body):
-        touched = set(_names_read([stmt])) | writes(stmt)     # (a nested block's reads count)
+        touched = set(names_read([stmt])) | writes(stmt)     # (a nested block's reads count)
         if name not in touched:
             continue
         if isinstance(stmt, Op):
@@ -133,7 +133,7 @@ def iteration_local(name, body):
             return False
         if isinstance(stmt, If) and all(_assigns(name, b) for b in blocks):
             return True                   # assigned on every path through the if
-        return name not in _names_read(body[pos + 1:])
+        return name not in names_read(body[pos + 1:])
     return True
 
 
@@ -172,11 +172,11 @@ def hoist_independent(fn):
     body = list(fn.body)
     for idx in [k for k, s in enumerate(body) if isinstance(s, For)][::-1]:
         loop, post = body[idx], body[idx + 1:]
-        loop_reads, loop_writes = _names_read([loop]), writes(loop)
+        loop_reads, loop_writes = names_read([loop]), writes(loop)
         moved, stay = [], []
         for stmt in post:
-            r, w = _names_read([stmt]), writes(stmt)
-            stay_reads = _names_read(stay)
+            r, w = names_read([stmt]), writes(stmt)
+            stay_reads = names_read(stay)
             stay_writes = set().union(*(writes(s) for s in stay)) if stay else set()
             independent = not isinstance(stmt, Return) and not r & (loop_writes | stay_writes) and \
                 not w & (loop_reads | loop_writes | stay_reads | stay_writes)
@@ -186,5 +186,5 @@ def hoist_independent(fn):
     return dataclasses.replace(fn, body=tuple(body)) if tuple(body) != tuple(fn.body) else fn
 
 
-def _names_read(block):
+def names_read(block):
     return {n for s in walk(block) for n in reads(s) + control_reads(s)}

@@ -16,20 +16,14 @@ Lines outside loops keep the helper (long vectors).
 """
 import re
 
+from .registers import fresh_names
+
 _AMAX = re.compile(r"^(\s*)(\w+) = amax_all1\((\w+), (1\.0|-1\.0)\)(\s+#.*)?$")
 _ROUTE = re.compile(r"^(\s*)route_all1_add\((\w+), (\w+), (\w+), (\w+)\)(\s+#.*)?$")
 
 
 def run(lines):
-    taken = set(re.findall(r"\b\w+\b", "\n".join(lines)))
-
-    def fresh(base):
-        k = 1
-        while f"{base}{k}" in taken:
-            k += 1
-        taken.add(f"{base}{k}")
-        return f"{base}{k}"
-
+    fresh = fresh_names(lines)
     out = []
     loops = []                      # indentation of the enclosing for/while headers
     for line in lines:

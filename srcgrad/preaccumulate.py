@@ -16,7 +16,7 @@ different order than the rule-by-rule sweep: equal up to rounding.)
 """
 from .emit import render, substitute
 from .program import Const, Name, Op
-from .fusion import _is_sum
+from .fusion import is_sum
 from .rules import RULES
 from .typeinfer import is_array
 
@@ -34,7 +34,7 @@ def eligible(gen, loop, carried):
     if any(is_array(gen.types.get(a.id)) for s in loop.body if s.op != "getitem"
            for a in s.args if isinstance(a, Name)):
         return False
-    return any(not _is_sum(name, loop.body) for name in carried)
+    return any(not is_sum(name, loop.body) for name in carried)
 
 
 class Preaccumulator:

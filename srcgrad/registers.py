@@ -38,14 +38,26 @@ _UNKNOWN = "<a line this pass cannot read>"
 def run(lines, element_ranks):
     """`lines` of generated source with δ-element sums in loops kept in locals.
     element_ranks: δ array name -> its rank (only these are rewritten)."""
+    return _Rewriter(element_ranks, fresh_names(lines)).block(list(lines))
+
+
+def fresh_names(lines):
+    """`fresh(base)`: base1, base2, ... -- a name none of `lines` uses yet."""
     taken = set(re.findall(r"\b\w+\b", "\n".join(lines)))
-    return _Rewriter(element_ranks, taken).block(list(lines))
+
+    def fresh(base):
+        k = 1
+        while f"{base}{k}" in taken:
+            k += 1
+        taken.add(f"{base}{k}")
+        return f"{base}{k}"
+    return fresh
 
 
 class _Rewriter:
-    def __init__(self, ranks, taken):
+    def __init__(self, ranks, fresh):
         self.ranks = ranks
-        self.taken = taken
+        self.fresh = fresh
 
     def block(self, lines):
         out = []
@@ -109,13 +121,6 @@ class _Rewriter:
             after.append(f"{pad}if {local[name]} != 0.0:")
             after.append(f"{pad}    {name}[{index.replace(',', ', ')}] += {local[name]}")
         return before + [header] + new_body + after
-
-    def fresh(self, base):
-        k = 1
-        while f"{base}{k}" in self.taken:
-            k += 1
-        self.taken.add(f"{base}{k}")
-        return f"{base}{k}"
 
 
 def _indent(line):

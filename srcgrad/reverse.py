@@ -76,11 +76,7 @@ class Generator(ForwardSweep, Checkpointing):
             self.prologue(code, adjoint=False)
             self.forward(self.fn.body, code, taping=False)
             code.line(f"return {atom_text(self.return_atom())}")
-        code.lines = inline.run(code.lines, self.fusible())
-        code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
-                                                if is_array(self.types.get(n))})
-        code.lines = loop_helpers.run(code.lines)
-        return code.text()
+        return self.finished(code)
 
     def tape_summary(self):
         """What the tape stores, one comment line per kind of push (Tapenade's
@@ -153,6 +149,10 @@ class Generator(ForwardSweep, Checkpointing):
             grads = [self.gradient_of(w) for w in self.wrt]
             code.line(f"return {', '.join([self.result] + grads)}")
         self.drop_needless_inits(code)
+        return self.finished(code)
+
+    def finished(self, code):
+        """The text passes over emitted code (`inline`, `registers`, `loop_helpers`), then the source."""
         code.lines = inline.run(code.lines, self.fusible())
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
@@ -518,9 +518,9 @@ class Generator(ForwardSweep, Checkpointing):
                 code.line(f"{d} -= {render(expr.operand)}", comment)
             elif call in arrays.IN_PLACE:
                 code.line(f"{arrays.IN_PLACE[call]}({', '.join([d] + [render(a) for a in expr.args])})", comment)
-            elif self.scaled(name, expr):
+            elif scaled := self.scaled(name, expr):
                 # written out here: a helper call (passing the arrays) costs more than the loop
-                scalar, array = (render(a) for a in self.scaled(name, expr))
+                scalar, array = (render(a) for a in scaled)
                 k = self.namer.fresh("q", numbered=True)
                 with code.block(f"if {d}.shape[0] == {array}.shape[0]:"):
                     with code.block(f"for {k} in range({array}.shape[0]):"):

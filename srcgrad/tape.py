@@ -153,8 +153,7 @@ def _fresh_each_iteration(fn, plan):
     for name in plan.restored:
         if name in read_outside or name in fn.params or not fusion.iteration_local(name, loop.body):
             continue
-        first = next(s for s in loop.body if name in reads(s) or name in writes(s) or
-                     any(name in reads(t) + control_reads(t) for t in walk([s])))
+        first = next(s for s in loop.body if name in fusion.names_read([s]) or name in writes(s))
         if isinstance(first, Op) and first.target == name:
             out.add(first.sid)
     return frozenset(out)
@@ -165,46 +164,22 @@ def _save_sums_around_loops(fn, plan):
     read by nothing else in the loop) needs no push per update: no backward
     step inside the loop reads it. One push before the loop and one pop after
     its reversal give the value before the loop back (the outermost such loop)."""
-    sums = [n for n, kind in plan.restored.items() if kind == "f"]
     unsaved = set()
 
-    def visit(block):
+    def visit(block, sums):
         for stmt in block:
             if isinstance(stmt, (For, While)) and stmt is not plan.fused:
-                here = [n for n in sums if _only_accumulated(stmt, n)]
+                here = [n for n in sums if fusion.is_sum(n, stmt.body)]
                 if here:
                     plan.saved[stmt.sid] = tuple(here)
                     unsaved.update(s.sid for s in walk(stmt.body) if isinstance(s, Op) and s.target in here)
-                    sums_inside = [n for n in sums if n not in here]
-                else:
-                    sums_inside = sums
-                _descend(stmt, sums_inside)
+                visit(stmt.body, [n for n in sums if n not in here])
             else:
                 for child in children(stmt):
-                    visit(child)
-
-    def _descend(loop, names):
-        nonlocal sums
-        outer, sums = sums, names
-        visit(loop.body)
-        sums = outer
-    visit(fn.body)
+                    visit(child, sums)
+    visit(fn.body, [n for n, kind in plan.restored.items() if kind == "f"])
     plan.unsaved = frozenset(unsaved)
     return plan
-
-
-def _only_accumulated(loop, name):
-    """Does `loop` write `name` only by `name = name ± y` and read it nowhere else?"""
-    found = False
-    for stmt in walk(loop.body):
-        accumulates = isinstance(stmt, Op) and stmt.target == name and stmt.op in ("add", "sub") \
-            and stmt.args[0] == Name(name) and Name(name) not in stmt.args[1:]
-        if accumulates:
-            found = True
-        elif name in writes(stmt) and isinstance(stmt, (Op, SetItem)) or name in reads(stmt) \
-                or name in control_reads(stmt):
-            return False
-    return found
 
 
 def _fixpoint(fn, types, active, fused, temps):
