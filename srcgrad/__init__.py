@@ -14,8 +14,8 @@ The gradient is generated ahead of time as Python source (loops reversed,
 branches replayed, overwritten values restored from a tape) and compiled with
 Numba, so scalar loops run at native speed.
 """
-from .api import GradCheck, check_grad, grad, source, tape_size, value_and_grad
+from .api import GradCheck, check_grad, grad, source, source_html, tape_size, value_and_grad
 from .errors import SrcgradError
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "source", "tape_size", "check_grad", "GradCheck", "SrcgradError"]
+__all__ = ["grad", "value_and_grad", "source", "source_html", "tape_size", "check_grad", "GradCheck", "SrcgradError"]

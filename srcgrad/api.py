@@ -23,10 +23,10 @@ import numpy as np
 from numba.core import types as nbtypes
 from numba.extending import overload
 
-from . import pipeline
+from . import pipeline, side_by_side
 from .checkpoint import check_option
 from .errors import SrcgradError
-from .parse import parse
+from .parse import _unwrap, parse
 
 _NUMBA_ERRORS = (numba.core.errors.TypingError, numba.core.errors.LoweringError,
                  numba.core.errors.UnsupportedError)
@@ -70,6 +70,17 @@ def source(g, *example_args, wrt=None):
     else:
         kinds = guess_kinds(gf.f)
     return gf.get(kinds).adjoint_source
+
+
+def source_html(g, *example_args, wrt=None):
+    """A self-contained HTML page: the function's source beside its generated
+    adjoint (as `source` gives it), each source line paired with the adjoint
+    lines generated from it (`srcgrad show --html`)."""
+    gf = _grad_function_of(g, wrt)
+    adjoint = source(g, *example_args, wrt=wrt)
+    func = _unwrap(gf.f)
+    title = f"srcgrad: adjoint of {func.__name__} ({os.path.basename(_file(func))}), wrt {', '.join(gf.wrt)}"
+    return side_by_side.render(func, adjoint, title)
 
 
 def tape_size(g, *args, wrt=None):

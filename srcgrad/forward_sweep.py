@@ -61,6 +61,7 @@ class ForwardSweep:
                 with code.block(f"if {render(stmt.cond)}:"):
                     code.line("break")
                 continue
+            self.forward_comment(code, stmt)
             taped = taping and self.plan.work.get(stmt.sid)
             before = self.plan.pushes_before(stmt) if taped else []
             after = self.plan.pushes_after(stmt) if taped else []
@@ -98,6 +99,12 @@ class ForwardSweep:
                             self.cover(stmt)
                         self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
+
+    def forward_comment(self, code, stmt):
+        """`# line N: <source>` where the forward sweep reaches a new source
+        line (as the backward sweep does): each emitted line belongs to the
+        last such comment above it (`srcgrad show --html` pairs them so)."""
+        self.source_comment(code, stmt)
 
     def forward_while_chunked(self, stmt, needed, counting, code, taping):
         """A while loop whose iterations push a known number of entries runs in

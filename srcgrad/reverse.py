@@ -69,6 +69,7 @@ class Generator(ForwardSweep, Checkpointing):
 
     # -- public -----------------------------------------------------------------------
     def primal(self):
+        self.last_line = None
         self.checked = {}
         self.covered = set()
         code = Code()
@@ -103,6 +104,7 @@ class Generator(ForwardSweep, Checkpointing):
     def tape_probe(self):
         """The forward sweep alone, returning how many tape entries it pushed
         (float64, int64): what `srcgrad.source` reports as the tape's memory."""
+        self.last_line = None
         self.checked = {}
         self.covered = set()
         self.probing = True
@@ -123,6 +125,7 @@ class Generator(ForwardSweep, Checkpointing):
         return code.text()
 
     def adjoint(self):
+        self.last_line = None
         self.checked = {}
         self.covered = set()
         code = Code()
@@ -142,6 +145,7 @@ class Generator(ForwardSweep, Checkpointing):
                 self.forward(self.fn.body, code, taping=True)
                 code.line(f"{self.result} = {atom_text(self.return_atom())}")
                 code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
+                self.last_line = None
                 self.init_deltas(code)
                 self.backward(self.fn.body, code)
             else:
@@ -192,6 +196,7 @@ class Generator(ForwardSweep, Checkpointing):
         for stmt in self.plan.hoisted:
             code.line(f"{stmt.target} = {self.op_text(stmt)}")
         code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
+        self.last_line = None
         self.init_deltas(code)
         self.backward(after, code)
         self.source_comment(code, loop)
