@@ -53,6 +53,7 @@ class Segmented:
     state: list          # snapshot pushed at each segment start
     at_exit: list        # read by the loop, overwritten after it: pushed once at the end
     fresh: list          # state names undefined before the loop: given a typed start value
+    shapes: list         # arrays rebound per iteration whose old binding's shape the body pushes
     trips: str
     length: str
     count: str
@@ -94,10 +95,14 @@ class Checkpointing:
             at_exit = self.program_order((read - written) & after)
             if any(is_array(self.types.get(n)) and self.types[n][2] != "float64" for n in at_exit):
                 continue
+            # a rerun pushes the shape of each such array's binding before the
+            # segment: the snapshot keeps it (the arrays are bound by then, see `prologue`)
+            shapes = self.program_order({self.plan.rebind[s.sid][0] for s in walk(stmt.body)
+                                         if s.sid in self.plan.rebind} - set(state))
             fresh = [n for n in state if n not in before]
             names = {key: self.namer.fresh(f"{key}_", numbered=True)
                      for key in ("trips", "length", "count", "segment", "size")}
-            self.segmented[stmt.sid] = Segmented(stmt, state, at_exit, fresh, **names)
+            self.segmented[stmt.sid] = Segmented(stmt, state, at_exit, fresh, shapes, **names)
 
     def _loop_state(self, loop):
         """The names a segment's rerun needs at its start (None: cannot snapshot)."""
@@ -140,6 +145,8 @@ class Checkpointing:
             code.line(f"{name} = {self._start_value(name)}", "bound before the first snapshot")
         self.hoist_bounds_checks(code, loop)
         with code.block(f"for {seg.segment} in range({seg.count}):"):
+            self.push(code, loop, [("i", f"{name}.shape[{k}]") for name in seg.shapes
+                                   for k in range(self.types[name][1])])
             self._push_names(code, seg.state, loop)
             lo, hi = self._segment_bounds(seg)
             with code.block(f"for {loop.var} in range({lo}, {hi}{'' if loop.step == Const(1) else ', ' + step}):"):
@@ -197,6 +204,7 @@ class Checkpointing:
             for name in seg.state + seg.at_exit:
                 t = self.types[name]
                 used |= {"f", "i"} if is_array(t) else {"f" if t == "float" else "i"}
+            used |= {"i"} if seg.shapes else set()
         return used
 
     def checkpoint_summary(self):
@@ -217,6 +225,13 @@ class Checkpointing:
         with code.block(f"for {seg.segment} in range({seg.count} - 1, -1, -1):"):
             code.comment("rerun this segment from its snapshot, recording its tape, then reverse it")
             self._pop_names(code, seg.state, "the segment's start, from its snapshot")
+            tape, top = self.tape["i"]
+            for name in reversed(seg.shapes):
+                ndim = self.types[name][1]
+                code.line(f"{top} -= {ndim}")
+                dims = ", ".join(f"{tape}[{top} + {k}]" if k else f"{tape}[{top}]" for k in range(ndim))
+                code.line(f"{name} = np.empty(({dims}{',' if ndim == 1 else ''}))",
+                          "shaped as before the segment: the rerun tapes that shape")
             lo, hi = self._segment_bounds(seg)
             code.line(f"{seg.size} = min({seg.length}, {seg.trips} - {seg.segment} * {seg.length})")
             self.reserve_loop(loop, seg.size, code)

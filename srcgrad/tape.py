@@ -354,7 +354,8 @@ class _Planner:
         if isinstance(stmt, SetItem):
             names = [a.id for a in stmt.index if isinstance(a, Name)]
             if is_array(self.types.get(getattr(stmt.value, "id", None))) and stmt.value.id in self.active:
-                names.append(SHAPE_PREFIX + stmt.value.id)
+                # the same root as SHAPE(value) resolves to in `reverse` (it must be the one taped)
+                names.append(SHAPE_PREFIX + self.plan.shape_root.get(stmt.value.id, stmt.value.id))
             return names
         if stmt.op in ("getitem", "slice"):
             return [a.id for a in stmt.args[1:] if isinstance(a, Name)] if stmt.args[0].id in self.active else []

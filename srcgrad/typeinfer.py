@@ -12,7 +12,7 @@ import copy
 import dataclasses
 
 from .errors import SrcgradError
-from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, reads, walk, writes
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, children, reads, walk, writes
 from .rules import RULES, arrays
 
 SCALARS = ("bool", "int", "float")
@@ -301,12 +301,18 @@ def _check_stale_views(fn, types):
                 if child and not isinstance(stmt, (For, While)):
                     enclosing(child, outer)
     enclosing(fn.body, ())
+    block_of = {s.sid: id(block) for block in _blocks(fn.body) for s in block}
     for view in order:
         if not (isinstance(view, Op) and view.op in VIEW_OPS and is_array(types.get(view.target))):
             continue
         base, name = view.args[0].id, view.target
-        writes_ = [s for s in order if (isinstance(s, SetItem) and s.array == base) or
-                   (_in_place(s, types) and s.target == base)]
+        # `h = state[0]; h = np.tanh(h); state[0] = h`: a rebinding in the view's
+        # own block, after it, runs between the view and any later write
+        killed = min((pos[s.sid] for s in order if isinstance(s, Op) and s.target == name and s is not view
+                      and block_of[s.sid] == block_of[view.sid] and pos[s.sid] > pos[view.sid]),
+                     default=len(order))
+        writes_ = [s for s in order if ((isinstance(s, SetItem) and s.array == base) or
+                   (_in_place(s, types) and s.target == base)) and pos[s.sid] < killed]
         reads_ = [s for s in order if name in reads(s) and s is not view]
         for write in writes_:
             for read in reads_:
@@ -317,6 +323,14 @@ def _check_stale_views(fn, types):
                                  f"{view.loc.lineno}) is read later: the view would see the change",
                                  f"take a copy: {name} = {view.loc.text.split('=', 1)[-1].strip()}.copy()",
                                  "stale view")
+
+
+def _blocks(block):
+    """Every statement list of the function: the body and each nested block."""
+    yield block
+    for stmt in block:
+        for child in children(stmt):
+            yield from _blocks(child)
 
 
 def _check_moves(fn, types):

@@ -1300,3 +1300,41 @@ def gauss_seidel_rnn(W, x0, T):
 
 case(gauss_seidel_rnn, args=(_rng(155).standard_normal((4, 4)) * 0.5, _rng(156).standard_normal(4), 6),
      wrt=("W", "x0"), note="an array read far more than written: its writes are undone, its reads not taped")
+
+
+def slice_add_in_loop(l):
+    n = l.shape[0]
+    y = np.zeros(n)
+    for j in range(n):
+        y[j:] += l[j:] * 2.0            # the value's shape is its root's (l[j:]), taped per iteration
+    return np.sum(y * y)
+
+
+case(slice_add_in_loop, args=(_rng(157).standard_normal(4),), wrt="l",
+     note="regression: += of a scaled slice in a loop used the last iteration's shape (wrong gradient)")
+
+
+def triangle_by_slices(l, x):
+    n = x.shape[0]
+    y = x.copy()
+    idx = 0
+    for j in range(n):
+        y[j + 1:] += l[idx:idx + n - j - 1] * x[j]      # (I + strictly lower(l)) x, column by column
+        idx += n - j - 1
+    return np.sum(y * y)
+
+
+case(triangle_by_slices, args=(_rng(158).standard_normal(6), _rng(159).standard_normal(4)), wrt=("l", "x"),
+     note="regression: the GMM triangle written with slices (a slice += scaled slice in a loop)")
+
+
+def view_rebound_before_write(w, state0):
+    state = state0.copy()
+    h = state[0]                       # a view of row 0 ...
+    h = np.tanh(h * w)                 # ... no longer: h is a new array when row 0 is written
+    state[0] = h
+    return np.sum(h) + np.sum(state * state)
+
+
+case(view_rebound_before_write, args=(np.array([0.5, -0.3]), np.array([[0.1, 0.2], [0.3, 0.4]])), wrt="w",
+     note="a view's name rebound before its base is written: not a stale view")
