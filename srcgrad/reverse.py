@@ -207,8 +207,17 @@ class Generator(ForwardSweep, Checkpointing):
         self.hoist_bounds_checks(code, loop)
         if not self.want_value:
             self.skip = self.value_only(loop.body)
+        # a name an iteration's backward part restores must still go on from its
+        # forward value in the next iteration (and reach the value after the loop);
+        # the backward sweep of the code before the loop wants it as it was before
+        kept = self.kept_for_value(loop, after) if self.want_value else {}
+        copy = {n: ".copy()" if is_array(self.types[n]) else "" for n in kept}
+        for name, (first, _) in kept.items():
+            code.line(f"{first} = {name}{copy[name]}", "as the code before the loop left it")
         with code.block(f"for {loop.var} in {self.range_text(loop)}:"):
             self.forward(loop.body, code, taping=True)
+            for name, (_, last) in kept.items():
+                code.line(f"{last} = {name}{copy[name]}", "its value at the end of this iteration")
             # arrays bound inside an iteration: their δ's start at zero, shaped
             # like this iteration's arrays (the restarts of the backward sweep
             # prepare the previous iteration's shapes, which this order never visits)
@@ -220,16 +229,30 @@ class Generator(ForwardSweep, Checkpointing):
                             (isinstance(s, (Op, SetItem)) and name in writes(s))):
                     code.line(f"{self.d(name)} = np.zeros_like({name})")
             self.loop_body(code, loop)
+            for name, (_, last) in kept.items():
+                code.line(f"{name} = {last}", "the next iteration goes on from it")
         self.skip = set()
         self.last_line = None
         if self.want_value:
             code.comment("forward sweep of the code after the loop: the value")
             self.forward(after, code, taping=True)
             code.line(f"{self.result} = {atom_text(self.return_atom())}")
+            for name, (first, _) in kept.items():
+                code.line(f"{name} = {first}", "for the backward sweep of the code before the loop")
         else:
             code.line(f"{self.result} = 0.0  # only the gradient was asked for: the sums are not formed")
         code.comment("backward sweep of the code before the loop")
         self.backward(before, code)
+
+    def kept_for_value(self, loop, after):
+        """{name: (fresh name before the loop, fresh name for an iteration's
+        end)} for the names a fused loop writes and restores in each iteration
+        that the loop or the code after it reads."""
+        restored = {n for st in _walk(loop.body) if isinstance(st, (Op, SetItem))
+                    for n in writes(st) if n in self.plan.restored}
+        read = {n for st in _walk(tuple(loop.body) + tuple(after)) for n in reads(st) + control_reads(st)}
+        return {n: (self.namer.fresh(f"{n}_first"), self.namer.fresh(f"{n}_last"))
+                for n in self.program_order(restored & read)}
 
     def value_only(self, block):
         """Statements of a fused loop body that only build the value (the sums

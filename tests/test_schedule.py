@@ -21,6 +21,7 @@ CASES = [
     (fused.branchy, (0.9, -0.1, x), ("w", "b"), True),
     (fused.before_and_after, (0.6, x), ("w",), True),
     (fused.sum_read_by_while, (0.6, np.abs(x)), ("w",), False),
+    (fused.restored_sum, (1.0, 2.0, np.array([0.1, 0.2, 0.3, 0.4])), ("x", "y", "v"), True),
 ]
 MARK = "each one's forward and backward sweep run together"
 
