@@ -16,6 +16,8 @@ Numba, so scalar loops run at native speed.
 """
 from .api import GradCheck, check_grad, grad, source, source_html, tape_size, value_and_grad
 from .errors import SrcgradError
+from .explain import Explanation, explain, graph
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "source", "source_html", "tape_size", "check_grad", "GradCheck", "SrcgradError"]
+__all__ = ["grad", "value_and_grad", "source", "source_html", "tape_size", "check_grad", "GradCheck", "SrcgradError",
+           "explain", "graph", "Explanation"]

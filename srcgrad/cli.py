@@ -1,4 +1,4 @@
-"""Command-line interface: ``srcgrad demo | grad | show``.
+"""Command-line interface: ``srcgrad demo | grad | show | explain | graph``.
 
 ``main(argv=None) -> int`` is the console-script entry point (see
 pyproject.toml) and is also what ``python -m srcgrad`` calls.  User errors --
@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -236,12 +237,38 @@ def cmd_show(ns, out):
     func, _ = load_function(ns.target)
     wrt, names = parse_wrt(ns.wrt, _params(func))
     g = srcgrad.grad(func, wrt=wrt)
-    if ns.args is not None:
-        args = parse_args_json(ns.args, func, names)
-        src = srcgrad.source(g, *args)
+    args = parse_args_json(ns.args, func, names) if ns.args is not None else ()
+    if ns.html:
+        with open(ns.html, "w", encoding="utf-8") as handle:
+            handle.write(srcgrad.source_html(g, *args))
+        print(f"wrote {ns.html}", file=out)
+        return EXIT_OK
+    print(srcgrad.source(g, *args).rstrip("\n"), file=out)
+    return EXIT_OK
+
+
+def _explained(ns):
+    import srcgrad
+
+    func, _ = load_function(ns.target)
+    wrt, names = parse_wrt(ns.wrt, _params(func))
+    args = parse_args_json(ns.args, func, names)
+    return srcgrad.explain(func, *args, wrt=wrt)
+
+
+def cmd_explain(ns, out):
+    if ns.keep < 1:
+        raise CLIError(f"--keep must be at least 1, got {ns.keep}")
+    print(_explained(ns).table(keep=ns.keep), file=out)
+    return EXIT_OK
+
+
+def cmd_graph(ns, out):
+    graph = _explained(ns).graph()
+    if ns.output is None:
+        print(graph.dot.rstrip("\n"), file=out)
     else:
-        src = srcgrad.source(g)
-    print(src.rstrip("\n"), file=out)
+        print(f"wrote {graph.save(ns.output)}", file=out)
     return EXIT_OK
 
 
@@ -279,7 +306,7 @@ def _close(got, expected):
                for a, e in zip(got, expected))
 
 
-def _demo_perceptron(say, srcgrad, lecture):
+def _demo_perceptron(say, srcgrad, lecture, folder):
     _demo_section(say, "1. Sigmoid perceptron:  L = (y - sigmoid(w1*x1 + w2*x2 + b))**2")
     say("Source (the helper sigmoid is inlined into the adjoint):")
     say(_indent(inspect.getsource(lecture.sigmoid)))
@@ -315,10 +342,41 @@ def _demo_perceptron(say, srcgrad, lecture):
     if not ok:
         say("    MISMATCH between srcgrad and the hand derivation")
     say()
-    return _demo_check(say, srcgrad, lecture.perceptron_loss, args, wrt) and ok
+    ok = _demo_check(say, srcgrad, lecture.perceptron_loss, args, wrt) and ok
+    say()
+    say("The same gradient step by step (srcgrad.explain): each primitive step's forward")
+    say("value x_k, its local derivative g'(x_k), the delta it received and the delta it")
+    say("passed on, by the lecture's rule; deltas flow from the last row up:")
+    explained = srcgrad.explain(lecture.perceptron_loss, *args, wrt=wrt)
+    say(_indent(explained.table()))
+    if not _close(explained.gradient, grads):
+        say("    MISMATCH between the table's final deltas and the gradient")
+        ok = False
+    _demo_files(say, srcgrad, explained, lecture.perceptron_loss, args, wrt, folder, "perceptron")
+    return ok
 
 
-def _demo_relu(say, srcgrad, lecture):
+def _demo_files(say, srcgrad, explained, func, args, wrt, folder, stem):
+    """The graph (DOT, and SVG when Graphviz is installed) and the side-by-side page."""
+    from srcgrad import SrcgradError
+    graph = explained.graph()
+    written = [graph.save(os.path.join(folder, f"{stem}.dot"))]
+    try:
+        written.append(graph.save(os.path.join(folder, f"{stem}.svg")))
+    except SrcgradError:
+        pass                     # no Graphviz: the .dot file is still there
+    page = os.path.join(folder, f"{stem}.html")
+    with open(page, "w", encoding="utf-8") as handle:
+        handle.write(srcgrad.source_html(func, *args, wrt=wrt))
+    written.append(page)
+    say()
+    say("Computational graph (srcgrad.graph: parameters circled, edges labelled with the")
+    say("forward value and the delta) and source beside adjoint (srcgrad show --html):")
+    for path in written:
+        say(f"    wrote {path}")
+
+
+def _demo_relu(say, srcgrad, lecture, folder):
     _demo_section(say, "2. ReLU perceptron:  y = max(0, w*x + b)")
     say("Source:")
     say(_indent(inspect.getsource(lecture.relu_neuron)))
@@ -349,13 +407,30 @@ def _demo_relu(say, srcgrad, lecture):
         elif expected == (0.0, 0.0):
             say("    both gradients are 0: killed by the ReLU")
         ok = _demo_check(say, srcgrad, lecture.relu_neuron, (w, b, x), wrt) and ok
+        explained = srcgrad.explain(lecture.relu_neuron, w, b, x, wrt=wrt)
+        say("Step by step (srcgrad.explain):")
+        say(_indent(explained.table()))
+        killed = expected == (0.0, 0.0)
+        say("    the max received delta = 1 and passed 0 to w*x + b: the ReLU killed it" if killed else
+            "    the max passed its delta on to w*x + b: it reaches w (times x) and b")
+        ok = _close(explained.gradient, expected) and ok
+        if w > 0:
+            _demo_files(say, srcgrad, explained, lecture.relu_neuron, (w, b, x), wrt, folder, "relu")
+        else:
+            say("Its computational graph (srcgrad.graph, Graphviz DOT; w and b circled):")
+            say(_indent(explained.graph().dot))
     return ok
 
 
-def run_demo(out):
-    """Print the lecture demo to `out`; 0 if every check passes, else 1."""
+def run_demo(out, folder=None):
+    """Print the lecture demo to `out`; 0 if every check passes, else 1. The
+    graphs and side-by-side pages go to `folder` (a new temporary one if None)."""
     import srcgrad
     from srcgrad import lecture
+
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="srcgrad-demo-")
+    os.makedirs(folder, exist_ok=True)
 
     def say(*parts):
         print(*parts, file=out)
@@ -368,8 +443,8 @@ def run_demo(out):
         adjoint (the lecture's delta recurrence) as new Python source, and
         compiles both with Numba.  The functions below are in
         srcgrad/lecture.py."""))
-    ok = _demo_perceptron(say, srcgrad, lecture)
-    ok = _demo_relu(say, srcgrad, lecture) and ok
+    ok = _demo_perceptron(say, srcgrad, lecture, folder)
+    ok = _demo_relu(say, srcgrad, lecture, folder) and ok
     say()
     say(_RULE)
     say("All checks passed." if ok else "SOME CHECKS FAILED.")
@@ -392,12 +467,16 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    sub.add_parser(
+    p = sub.add_parser(
         "demo",
         help="run the lecture's perceptron examples with gradient checks",
-        description="Differentiate the lecture's sigmoid and ReLU perceptrons, "
-                    "print source, generated adjoints, gradients and finite-difference checks.",
+        description="Differentiate the lecture's sigmoid and ReLU perceptrons: print source, "
+                    "generated adjoints, gradients, finite-difference checks and δ tables; write "
+                    "their computational graphs and side-by-side pages.",
     )
+    p.add_argument("--out", metavar="DIR",
+                   help="where the graphs (.dot, .svg with Graphviz) and pages (.html) go "
+                        "(default: a new temporary directory)")
 
     wrt_help = ("comma-separated parameter names or positions to differentiate "
                 "with respect to (default: the first parameter)")
@@ -418,6 +497,30 @@ def build_parser():
     p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
     p.add_argument("--args", metavar="JSON",
                    help=args_help + "; used to pick argument kinds (scalar/array)")
+    p.add_argument("--html", metavar="FILE",
+                   help="write a page with the source and the adjoint side by side, each source line "
+                        "paired with the lines generated from it, instead of printing the adjoint")
+
+    p = sub.add_parser("explain", help="print the δ table of FILE.py:FUNC at --args",
+                       description="Print one row per primitive step of FUNC at the given arguments: its "
+                                   "forward value, local derivatives, the δ it received and the δ it passed "
+                                   "on. The final δ of each --wrt parameter is the gradient.")
+    p.add_argument("target", metavar="FILE.py:FUNC")
+    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
+    p.add_argument("--args", metavar="JSON", required=True, help=args_help)
+    p.add_argument("--keep", metavar="N", type=int, default=3,
+                   help="iterations shown at each end of a long loop (default: 3)")
+
+    p = sub.add_parser("graph", help="print the computational graph of FILE.py:FUNC as Graphviz DOT",
+                       description="Print (or write with -o) the computational graph of FUNC at the given "
+                                   "arguments: wrt parameters circled, one node per primitive step, edges "
+                                   "labelled with forward values and δ's.")
+    p.add_argument("target", metavar="FILE.py:FUNC")
+    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
+    p.add_argument("--args", metavar="JSON", required=True, help=args_help)
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write FILE instead of printing: .dot/.gv as text, .svg/.png/.pdf rendered by "
+                        "Graphviz's `dot` program")
     return parser
 
 
@@ -427,9 +530,11 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     ns = parser.parse_args(argv)  # argparse exits with status 2 on usage errors
-    commands = {"demo": lambda: run_demo(sys.stdout),
+    commands = {"demo": lambda: run_demo(sys.stdout, ns.out),
                 "grad": lambda: cmd_grad(ns, sys.stdout),
-                "show": lambda: cmd_show(ns, sys.stdout)}
+                "show": lambda: cmd_show(ns, sys.stdout),
+                "explain": lambda: cmd_explain(ns, sys.stdout),
+                "graph": lambda: cmd_graph(ns, sys.stdout)}
     try:
         return commands[ns.command]()
     except (CLIError, SrcgradError) as exc:

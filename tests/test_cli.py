@@ -6,6 +6,7 @@ Numba compilations are shared with the rest of the test session.
 
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -55,9 +56,19 @@ def mod(tmp_path):
 # ---------------------------------------------------------------- demo
 
 
-def test_demo(capsys):
-    assert main(["demo"]) == 0
+def test_demo(capsys, tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    # δ tables: the perceptron's, and the ReLU's max passing 0 when w*x + b < 0
+    assert out.count("Step by step (srcgrad.explain)") == 2 and "srcgrad.explain" in out
+    assert "t3 = max(0.0, t2)  0.0        t2: 0.0          1.0         t2: 0.0" in out
+    assert "the ReLU killed it" in out
+    # graphs and side-by-side pages written; the killed ReLU's graph printed with δ=0.0 edges
+    for name in ("perceptron.dot", "perceptron.html", "relu.dot", "relu.html"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert 'p_w [label="w\\n-1.0\\nδ=0.0", shape=doublecircle];' in out
+    assert "digraph" in (tmp_path / "perceptron.dot").read_text()
+    assert "d_w1 = d_t1 * x1" in (tmp_path / "perceptron.html").read_text()
     # primal sources and the generated adjoints are shown
     assert "def perceptron_loss(w1, w2, b, x1, x2, y):" in out
     assert "def relu_neuron(w, b, x):" in out
@@ -130,6 +141,16 @@ def test_show(mod, capsys):
     out = capsys.readouterr().out
     assert "def " in out
     compile(out, "<adjoint>", "exec")  # it is Python source
+
+
+def test_show_html(mod, capsys, tmp_path):
+    page = tmp_path / "f.html"
+    rc = main(["show", f"{mod}:sqnorm", "--wrt", "v", "--args", "[[1.0, 2.0], [0.5, 0.25]]", "--html", str(page)])
+    assert rc == 0 and "wrote" in capsys.readouterr().out
+    text = page.read_text()
+    # the loop's δ update sits on the row of its source line (line 11 of MODULE: s += c[i] * v[i] * v[i])
+    assert '<tr data-line="11"><td class="no">11</td><td>        s += c[i] * v[i] * v[i]</td></tr>' in text
+    assert re.search(r'<tr data-line="11"><td class="no">\d+</td><td class="from">11</td><td>\s+d_v\[i\]', text)
 
 
 # ---------------------------------------------------------------- errors
