@@ -8,6 +8,7 @@ stop early, and bounds checks on element accesses (hoisted before a loop
 where every iteration makes the access). The primal function is the same
 sweep without pushes.
 """
+import ast
 import os
 
 from .emit import atom_text, index_text, render, substitute
@@ -16,6 +17,7 @@ from .rules import RULES, arrays
 from .typeinfer import is_array
 
 WHILE_CHUNK = 64       # while-loop iterations per check of the tape's room
+MAX_BOUNDED_TRIPS = 4096   # `while ... and k < C`: room for C iterations reserved at once up to this C
 
 
 class ForwardSweep:
@@ -87,6 +89,12 @@ class ForwardSweep:
                 if counting:
                     code.line(f"{stmt.counter} = 0")
                 needed = self.reservation(stmt.body, stmt) if taping and stmt.sid not in self.covered else None
+                bound = self.while_bound(stmt)
+                if needed is not None and bound is not None:
+                    # `while ... and k < 50`: room for the most iterations it can run, once
+                    self.reserve_for(needed, f"max(0, {bound[0]} - {bound[1]})", code)
+                    self.cover(stmt)
+                    needed = None
                 if needed is not None and any(e != "0" for e in needed.values()) and \
                         not any(isinstance(s, BreakIf) for s in walk(stmt.body)):
                     self.forward_while_chunked(stmt, needed, counting, code, taping)
@@ -164,7 +172,13 @@ class ForwardSweep:
                     total[kind].append("1")
             if isinstance(stmt, While):
                 if any(self.plan.pushes(s) for s in walk(stmt.body) if self.plan.work.get(s.sid)):
-                    return None
+                    trips = self.while_trips_before(stmt, loop, block[:pos])
+                    inner = self.reservation(stmt.body, loop) if trips is not None else None
+                    if inner is None:
+                        return None
+                    for kind, expr in inner.items():
+                        if expr != "0":
+                            total[kind].append(f"{trips} * ({expr})" if expr != "1" else trips)
             elif isinstance(stmt, For):
                 inner = self.reservation(stmt.body, loop)
                 if inner is None:
@@ -191,6 +205,50 @@ class ForwardSweep:
                     else:
                         total[kind].append(f"max({a}, {b})")
         return {kind: _sum_text(terms) for kind, terms in total.items()}
+
+    def while_bound(self, stmt):
+        """(C, k) as text when a while loop's condition is `... and k < C`
+        (also `k <= C`, `C > k`, `C >= k`), C an int constant up to
+        MAX_BOUNDED_TRIPS, k an int the body steps by `k = k + 1` once per
+        iteration, at its top level, and writes nowhere else: the loop runs at
+        most max(0, C - k) times (an iteration cap, as Newton solvers have)."""
+        tests = stmt.cond.values if isinstance(stmt.cond, ast.BoolOp) and isinstance(stmt.cond.op, ast.And) \
+            else [stmt.cond]
+        for test in tests:
+            if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+                continue
+            left, op, right = test.left, test.ops[0], test.comparators[0]
+            if isinstance(op, (ast.Gt, ast.GtE)):
+                left, right = right, left
+                op = ast.Lt() if isinstance(op, ast.Gt) else ast.LtE()
+            if not (isinstance(op, (ast.Lt, ast.LtE)) and isinstance(left, ast.Name)):
+                continue
+            k = left.id
+            limit = right.value if isinstance(right, ast.Constant) else None
+            if type(limit) is not int or limit > MAX_BOUNDED_TRIPS:
+                continue            # (a large cap would reserve far more than the loop uses)
+            steps = [s for s in walk(stmt.body) if k in writes(s)]
+            if self.types.get(k) != "int" or len(steps) != 1 or not any(steps[0] is s for s in stmt.body):
+                continue
+            step = steps[0]
+            if isinstance(step, Op) and step.op == "add" and step.args[0] == Name(k) and step.args[1] == Const(1):
+                return str(limit if isinstance(op, ast.Lt) else limit + 1), k
+        return None
+
+    def while_trips_before(self, stmt, loop, before):
+        """The most iterations of a bounded while loop (see `while_bound`) as
+        text valid before `loop` starts: k is set once per iteration of `loop`,
+        before the while, from values `loop` does not change (`k = 0`)."""
+        bound = self.while_bound(stmt)
+        if bound is None or loop is not self.plan.fused:
+            return None     # (reserved for every iteration of `loop` only where it pops each one's)
+        limit, k = bound
+        inside = {s.sid for s in walk([stmt])}
+        defs = [s for s in walk(loop.body) if isinstance(s, Op) and s.target == k and s.sid not in inside]
+        if len(defs) != 1 or not any(defs[0] is s for s in before) or defs[0].op != "copy":
+            return None
+        start = self.invariant_text(defs[0].args[0], loop, before)
+        return None if start is None else f"max(0, {limit} - {start})"
 
     def invariant_text(self, atom, loop, before):
         """`atom` as text valid before `loop` starts, or None when its value

@@ -280,3 +280,66 @@ def _range_steps_grad(x):
 
 case(range_steps, args=(np.array([0.3, -0.2, 1.1, 0.9, -1.4, 0.6, 2.0, -0.8]),), wrt="x",
      expect=_range_steps_grad)
+
+
+# --- while loops with a counter bound: room for all iterations reserved once ----------
+
+
+def bounded_while_top(x, n):
+    y = x
+    k = 0
+    while y < 1e6 and k < 300:           # at most 300 iterations: the tape is reserved for them at once
+        y = y * 1.01 + math.sin(y)
+        k = k + 1
+    while y > 0.0 and k < n:             # a bound that is no constant: checked in chunks
+        y = y - 0.5 * math.sqrt(y) - 1.0
+        k += 1
+    return y
+
+
+case(bounded_while_top, args=(0.3, 320), wrt="x", note="300 iterations, more than the first tape holds")
+
+
+def bounded_while_forms(x, b):
+    s = 0.0
+    for i in range(b.shape[0]):
+        y = x * b[i]
+        j = 1
+        while 40 >= j and abs(y) > 1e-3:  # `C >= k`: at most C - k + 1 iterations
+            y = 0.5 * y + math.tanh(y) * 0.1
+            j += 1
+        k = 2
+        while k <= 30 and y > -5.0:       # k starts at 2 in every point
+            y = y - 0.01 * y * y
+            k += 1
+            if y > 10.0:
+                break
+        s += y * y
+    return s
+
+
+case(bounded_while_forms, args=(0.9, np.array([0.5, -1.5, 2.0])), wrt="x",
+     note="bounds written k <= C and C >= k, a break, the counter reset per point")
+
+
+def unbounded_while_counters(x, b):
+    s = 0.0
+    k = 0                                  # not reset per point: no bound known before the for loop
+    for i in range(b.shape[0]):
+        y = x * b[i]
+        m = 0
+        while abs(y) > 1e-2 and k < 200:
+            y = y * 0.7
+            k = k + 1
+            if y > 100.0:
+                m = m + 1                  # stepped in a branch: no bound from m
+        while m < 5 and y < 3.0:
+            y = y + 0.3 * math.cos(y)
+            if y < 2.0:
+                m = m + 1
+        s += y
+    return s
+
+
+case(unbounded_while_counters, args=(1.3, np.array([0.5, -1.5, 2.0, 40.0])), wrt="x",
+     note="counters that give no bound: chunked while loops, as before")
