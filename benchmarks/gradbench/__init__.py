@@ -1,0 +1,1 @@
+"""A GradBench tool for srcgrad: ``python benchmarks/gradbench/tool.py`` (see README.md here)."""
