@@ -6,14 +6,15 @@ via inspect) and imported.  Kinds:
   * straight-line code (new temporaries, overwritten parameters, aug-assignments),
   * if/elif/else on data-dependent conditions, min/max/abs kinks,
   * for loops (range with 1-3 args, nested, break/continue) overwriting
-    accumulators and local array elements, while loops with bounded,
+    accumulators, local array elements and slices (`u[j:] += v[j:] * e`), while loops with bounded,
     data-dependent trip counts.
 Every condition / kink argument is wrapped in a probe in a second copy of the
 program; points within 1e-3 of any branch boundary are rejected (assume), as
 are points where the FD reference itself is unstable.
 
 Shrinking is off by default (each example costs a numba compile); set
-SRCGRAD_SHRINK=1 to get minimal failing programs.
+SRCGRAD_SHRINK=1 to get minimal failing programs, and SRCGRAD_RANDOM_LOOPS=N
+to try N loop programs instead of 16 (a longer hunt).
 """
 
 import importlib.util
@@ -141,6 +142,11 @@ class _Gen:
             elif op == "/=":
                 e = f"(1.5 + math.sin({e}))"
             self.emit(indent, f"{target} {op} {e}")
+        elif self.chance(3):  # local array slice write, its length changing with the loop variable
+            e = self.bounded(loopvar)
+            self.emit(indent, self.pick([f"u[{loopvar}:] += v[{loopvar}:] * {e}",
+                                         f"u[:{loopvar}] = 0.5 * u[:{loopvar}] + {e}",
+                                         f"u[{loopvar}:] *= (0.5 + 0.25 * {e})"]))
         else:  # local array element write
             op = self.pick(["=", "+=", "*="])
             e = self.bounded(loopvar)
@@ -293,7 +299,7 @@ def test_branching_programs(src, args, tmp_path_factory):
     _check(src, args, tmp_path_factory.mktemp("randprog"))
 
 
-@_settings(16)
+@_settings(int(os.environ.get('SRCGRAD_RANDOM_LOOPS', 16)))
 @given(src=programs(branches=True, loops=True), args=points)
 def test_loop_programs(src, args, tmp_path_factory):
     _check(src, args, tmp_path_factory.mktemp("randprog"))
