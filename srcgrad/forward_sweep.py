@@ -63,7 +63,7 @@ class ForwardSweep:
                 with code.block(f"if {render(stmt.cond)}:"):
                     code.line("break")
                 continue
-            self.forward_comment(code, stmt)
+            self.source_comment(code, stmt)      # `# line N:` as in the backward sweep (show --html pairs them)
             taped = taping and self.plan.work.get(stmt.sid)
             before = self.plan.pushes_before(stmt) if taped else []
             after = self.plan.pushes_after(stmt) if taped else []
@@ -107,12 +107,6 @@ class ForwardSweep:
                             self.cover(stmt)
                         self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
-
-    def forward_comment(self, code, stmt):
-        """`# line N: <source>` where the forward sweep reaches a new source
-        line (as the backward sweep does): each emitted line belongs to the
-        last such comment above it (`srcgrad show --html` pairs them so)."""
-        self.source_comment(code, stmt)
 
     def forward_while_chunked(self, stmt, needed, counting, code, taping):
         """A while loop whose iterations push a known number of entries runs in
