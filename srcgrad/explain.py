@@ -28,7 +28,7 @@ from functools import cache
 
 import numpy as np
 
-from . import dotgraph, pipeline, pyeval, tracer, typeinfer
+from . import dotgraph, pipeline, pyeval, tracer
 from .api import _GradFunction
 from .errors import SrcgradError
 from .program import For, walk
@@ -72,7 +72,7 @@ def explain(f, *args, wrt=0, check=True):
     gradient. With `check`, compared with the compiled gradient of `srcgrad.grad`."""
     gf = _GradFunction(f, wrt, with_value=True, public=False)
     values, kinds = gf.convert(args)
-    trace = tracer.run(_as_compiled(gf, kinds), values, gf.wrt)
+    trace = tracer.run(pipeline.semantic(gf.f, gf.wrt, kinds)[0], values, gf.wrt)
     grads = tuple(trace.param_deltas[w] for w in gf.wrt)
     if check:
         _cross_check(gf, kinds, values, trace, grads)
@@ -88,15 +88,6 @@ def graph(f, *args, wrt=0, check=True):
     `.save("g.svg")`): wrt parameters circled, one node per primitive step,
     edges labelled with the forward value and the δ passed back along them."""
     return explain(f, *args, wrt=wrt, check=check).graph()
-
-
-def _as_compiled(gf, kinds):
-    """The normalized program with the one rewrite that carries meaning, as
-    `pipeline.build` applies it: a helper updating an array argument in place
-    updates the caller's array (the other rewrites there only make it faster)."""
-    fn, _ = pipeline.normalized(gf.f)
-    kinds_in = [("float" if p in gf.wrt and k == "int" else k) for p, k in zip(fn.params, kinds)]
-    return typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in))
 
 
 def _plain(g):

@@ -61,12 +61,20 @@ def normalized(func):
     return fn, namer
 
 
-def build(func, wrt, kinds, value=True, checkpoint=None):
+def semantic(func, wrt, kinds):
+    """(normalized function, its namer, argument kinds) with the one rewrite
+    that carries meaning for these kinds: a helper updating an array argument
+    in place updates the caller's array (the later rewrites only make it faster;
+    `explain` runs this program as it is)."""
     fn, namer = normalized(func)
-    namer = copy.deepcopy(namer)
     # an int passed for a wrt parameter is converted to float on entry
     kinds_in = [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)]
-    fn = typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in))
+    return typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in)), namer, kinds_in
+
+
+def build(func, wrt, kinds, value=True, checkpoint=None):
+    fn, namer, kinds_in = semantic(func, wrt, kinds)
+    namer = copy.deepcopy(namer)
     types = typeinfer.run(fn, kinds_in)
     fn = typeinfer.split_array_updates(fn, types, namer)
     fn = loopfuse.run(fn, types, namer)
