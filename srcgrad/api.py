@@ -177,7 +177,6 @@ class _GradFunction:
         self.single = not isinstance(wrt, (tuple, list))
         self.with_value = with_value
         self.compiled = {}
-        self.tapes = {}       # kinds -> (float64 tape, int64 tape) the last call grew: reused by the next
         # only a gradient handed to the user gets a Python wrapper and a Numba overload
         self.wrapper = self._make_wrapper() if public else None
 
@@ -219,14 +218,7 @@ class _GradFunction:
 
     def run(self, compiled, values):
         try:
-            if compiled.adjoint_on is None:
-                return compiled.adjoint(*values, 1.0)
-            # the previous call's tapes (taken out while in use: a call made meanwhile gets new ones)
-            tapes = self.tapes.pop(compiled.kinds, None) or _new_tapes()
-            out = compiled.adjoint_on(*values, 1.0, *tapes)
-            if out[-2].nbytes + out[-1].nbytes <= KEEP_TAPE_BYTES:
-                self.tapes[compiled.kinds] = out[-2:]
-            return out[:-2]
+            return compiled.adjoint(*values, 1.0)
         except IndexError as exc:          # raised by the generated bounds checks
             where = re.search(r"for (\S+) at (\S+):(\d+)", str(exc))
             if where is None:
@@ -294,15 +286,6 @@ class _GradFunction:
 
 def _plain(g):
     return g if isinstance(g, np.ndarray) else float(g)
-
-
-# tapes up to this size are kept between calls of a gradient (its memory is then
-# already mapped: a fresh 370 MB tape costs ~0.7 s of page faults here); larger ones are freed
-KEEP_TAPE_BYTES = int(float(os.environ.get("SRCGRAD_KEEP_TAPE_MB", "512")) * 2 ** 20)
-
-
-def _new_tapes():
-    return np.empty(256), np.empty(256, dtype=np.int64)
 
 
 _FLOAT64 = np.dtype(np.float64)

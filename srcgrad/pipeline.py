@@ -35,7 +35,6 @@ class Compiled:
     primal: object       # numba dispatcher: primal(*args) -> value
     adjoint: object      # numba dispatcher: adjoint(*args, d_out) -> (value, *gradients)
     probe_source: str = ""   # forward sweep returning the tape's size (compiled on request)
-    adjoint_on: object = None   # adjoint(*args, d_out, tape_f, tape_i) -> (value, *gradients, tape_f, tape_i)
 
     def tape_entries(self, *args):
         """(float64, int64) entries the tape holds after the forward sweep for `args`."""
@@ -93,11 +92,11 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     plan = tape.run(fn, types, active, frozenset(namer.temps))
     _dump("tape", plan.needs)
     gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value, checkpoint=checkpoint)
-    primal_src, adjoint_src, entry_src = gen.primal(), gen.adjoint(), gen.adjoint_entry()
+    primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    module_src = jit.module_source(origin, [primal_src, adjoint_src] + ([entry_src] if entry_src else []))
+    module_src = jit.module_source(origin, [primal_src, adjoint_src])
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
                     getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"),
-                    gen.tape_probe(), getattr(module, f"{fn.name}_adjoint_on", None))
+                    gen.tape_probe())

@@ -125,26 +125,22 @@ class Generator(ForwardSweep, Checkpointing):
         return code.text()
 
     def adjoint(self):
-        """The adjoint. When it uses a tape, the tapes are its last parameters
-        and it returns them last (grown as needed): `adjoint_entry` calls it
-        with new ones; `api` hands it the previous call's, so a loop of
-        gradient calls allocates (and page-faults) its tape once."""
         self.last_line = None
         self.checked = {}
         self.covered = set()
         code = Code()
-        uses = self.tapes_used()
-        tapes = tuple(self.tape[kind][0] for kind in ("f", "i")) if uses else ()
-        params = ", ".join(self.fn.params + (self.d_out,) + tapes)
-        with code.block(f"def {self.fn.name}_adjoint{'_on' if tapes else ''}({params}):"):
+        params = ", ".join(self.fn.params + (self.d_out,))
+        with code.block(f"def {self.fn.name}_adjoint({params}):"):
             for line in self.tape_summary():
                 code.comment(line)
-            if tapes:
-                code.comment(f"{', '.join(tapes)}: tapes to reuse, grown as needed and returned")
             code.comment("forward sweep: the primal, recording what the backward sweep needs")
             self.prologue(code, adjoint=True)
+            uses = self.tapes_used()
             for kind in sorted(uses):
-                code.line(f"{self.tape[kind][1]} = 0")
+                tape, top = self.tape[kind]
+                dtype = "" if kind == "f" else ", dtype=np.int64"
+                code.line(f"{tape} = np.empty(256{dtype})")
+                code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
                 code.line(f"{self.result} = {atom_text(self.return_atom())}")
@@ -155,20 +151,9 @@ class Generator(ForwardSweep, Checkpointing):
             else:
                 self.fused_sweeps(code)
             grads = [self.gradient_of(w) for w in self.wrt]
-            code.line(f"return {', '.join([self.result] + grads + list(tapes))}")
+            code.line(f"return {', '.join([self.result] + grads)}")
         self.drop_needless_inits(code)
         return self.finished(code)
-
-    def adjoint_entry(self):
-        """`<name>_adjoint(*params, d_out)` -> (value, *gradients) on new
-        tapes, when the adjoint takes tapes (else None: the adjoint is it)."""
-        if not self.tapes_used():
-            return None
-        params = ", ".join(self.fn.params + (self.d_out,))
-        picks = ", ".join(f"out[{k}]" for k in range(len(self.wrt) + 1))
-        return (f"def {self.fn.name}_adjoint({params}):\n"
-                f"    out = {self.fn.name}_adjoint_on({params}, np.empty(256), np.empty(256, dtype=np.int64))\n"
-                f"    return {picks}\n")
 
     def finished(self, code):
         """The text passes over emitted code (`inline`, `registers`, `loop_helpers`), then the source."""

@@ -285,39 +285,3 @@ def test_value_and_grad_callable_from_njit():
 
     v, gw, gb = call(*ARGS)
     assert close(v, loss(*ARGS)) and close(gw, EXPECT["w"]) and close(gb, EXPECT["b"])
-
-
-def logistic_map(r, x0, n):
-    x = x0
-    for _ in range(n):
-        x = r * x * (1.0 - x)          # x overwritten every step: one taped value per step
-    return x
-
-
-def _logistic_map_grad(r, x0, n):
-    x, dx_dr, dx_dx0 = x0, 0.0, 1.0
-    for _ in range(n):
-        dx_dr, dx_dx0 = x * (1.0 - x) + r * (1.0 - 2.0 * x) * dx_dr, r * (1.0 - 2.0 * x) * dx_dx0
-        x = r * x * (1.0 - x)
-    return dx_dr, dx_dx0
-
-
-def test_tape_kept_between_calls_gives_the_same_gradients(monkeypatch):
-    """A gradient with a tape reuses the previous call's (grown as needed):
-    longer, shorter and repeated calls agree with the closed form."""
-    g = srcgrad.grad(logistic_map, wrt=("r", "x0"))
-    gf = g.__srcgrad__
-    for n in (5, 2000, 3, 2000, 700):
-        got = g(2.9, 0.3, n)
-        assert np.allclose(got, _logistic_map_grad(2.9, 0.3, n), rtol=1e-10, atol=1e-14)
-    (tape_f, _), = gf.tapes.values()
-    assert tape_f.shape[0] >= 2000           # the longest call's tape, kept
-    monkeypatch.setattr(srcgrad.api, "KEEP_TAPE_BYTES", 0)
-    gf.tapes.clear()
-    assert np.allclose(g(2.9, 0.3, 50), _logistic_map_grad(2.9, 0.3, 50), rtol=1e-10, atol=1e-14)
-    assert gf.tapes == {}                    # over the limit: not kept
-
-    @numba.njit
-    def inside(r, x0, n):                    # from Numba code: new tapes per call, same gradients
-        return g(r, x0, n)
-    assert np.allclose(inside(2.9, 0.3, 2000), _logistic_map_grad(2.9, 0.3, 2000), rtol=1e-10, atol=1e-14)

@@ -28,16 +28,13 @@ class Differentiated:
         return gf.get(kinds), tuple(values)
 
     def bind_value_and_grad(self, *args):
-        """A zero-argument callable returning ``(value, *gradients)`` at ``args``:
-        srcgrad's own call path (``run``: the tape of the previous call reused,
-        as in any loop of gradient calls) without the argument checks."""
+        """A zero-argument callable returning ``(value, *gradients)`` at ``args``."""
         compiled, values = self._compiled(args)
         if compiled is None:                 # no handle: the public API (tuple or single gradient)
             vg = self.value_and_grad
             return lambda: _flatten(vg(*args))
-        _compiled_for(compiled.adjoint, values + (1.0,))
-        run = self.value_and_grad.__srcgrad__.run
-        return lambda: run(compiled, values)
+        adjoint = _compiled_for(compiled.adjoint, values + (1.0,))
+        return lambda: adjoint(*values, 1.0)
 
     def bind_primal(self, *args):
         """A zero-argument callable returning ``f(*args)``, run by srcgrad's compiled primal."""
