@@ -483,20 +483,21 @@ def build_parser():
     args_help = ("JSON list of positional arguments; lists become float64 arrays "
                  "(int64 for all-int lists passed to non-differentiated parameters)")
 
+    def function_at_args(p, help_args=args_help, required=True):
+        """FILE.py:FUNC, --wrt and --args: what grad, show, explain and graph share."""
+        p.add_argument("target", metavar="FILE.py:FUNC")
+        p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
+        p.add_argument("--args", metavar="JSON", required=required, help=help_args)
+
     p = sub.add_parser("grad", help="print the gradient of FILE.py:FUNC at --args",
                        description="Print the gradient(s) of FUNC at the given arguments.")
-    p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
-    p.add_argument("--args", metavar="JSON", required=True, help=args_help)
+    function_at_args(p)
     p.add_argument("--value", action="store_true", help="also print the function value")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     p = sub.add_parser("show", help="print the generated adjoint source of FILE.py:FUNC",
                        description="Print the adjoint source srcgrad generates for FUNC.")
-    p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
-    p.add_argument("--args", metavar="JSON",
-                   help=args_help + "; used to pick argument kinds (scalar/array)")
+    function_at_args(p, args_help + "; used to pick argument kinds (scalar/array)", required=False)
     p.add_argument("--html", metavar="FILE",
                    help="write a page with the source and the adjoint side by side, each source line "
                         "paired with the lines generated from it, instead of printing the adjoint")
@@ -505,9 +506,7 @@ def build_parser():
                        description="Print one row per primitive step of FUNC at the given arguments: its "
                                    "forward value, local derivatives, the δ it received and the δ it passed "
                                    "on. The final δ of each --wrt parameter is the gradient.")
-    p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
-    p.add_argument("--args", metavar="JSON", required=True, help=args_help)
+    function_at_args(p)
     p.add_argument("--keep", metavar="N", type=int, default=3,
                    help="iterations shown at each end of a long loop (default: 3)")
 
@@ -515,9 +514,7 @@ def build_parser():
                        description="Print (or write with -o) the computational graph of FUNC at the given "
                                    "arguments: wrt parameters circled, one node per primitive step, edges "
                                    "labelled with forward values and δ's.")
-    p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--wrt", metavar="NAMES", help=wrt_help)
-    p.add_argument("--args", metavar="JSON", required=True, help=args_help)
+    function_at_args(p)
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write FILE instead of printing: .dot/.gv as text, .svg/.png/.pdf rendered by "
                         "Graphviz's `dot` program")
