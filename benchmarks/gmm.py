@@ -82,13 +82,8 @@ def gmm_objective(alphas, means, icf, x, gamma, m):
         slse += mx + np.log(np.sum(np.exp(main_term - mx)))
     amax = np.max(alphas)
     lse_alphas = amax + np.log(np.sum(np.exp(alphas - amax)))
-    # Wishart prior: its normaliser depends on d, m, gamma only
-    N = d + m + 1
-    C = N * d * (math.log(gamma) - 0.5 * math.log(2.0)) - 0.25 * d * (d - 1) * math.log(math.pi)
-    for j in range(1, d + 1):
-        C -= math.lgamma(0.5 * N + 0.5 * (1 - j))
     frobenius = np.sum(Qdiags * Qdiags, axis=1) + np.sum(icf[:, d:] * icf[:, d:], axis=1)
-    prior = K * C - np.sum(0.5 * gamma * gamma * frobenius - m * sum_qs)
+    prior = K * log_wishart_normaliser(d, m, gamma) - np.sum(0.5 * gamma * gamma * frobenius - m * sum_qs)
     return -0.5 * n * d * math.log(2.0 * math.pi) + slse - n * lse_alphas + prior
 
 
@@ -204,11 +199,21 @@ def _tril_gather_index(d):
     return index.reshape(-1)
 
 
-def _log_wishart_constant(d, m):
-    """K-independent part of the prior's normaliser that depends on d and m only (a float)."""
+@numba.njit(cache=True)
+def log_wishart_normaliser(d, m, gamma):
+    """Log normaliser of one component's Wishart prior: a float of d, m and gamma
+    only (no gradient flows through it). Numba compiles it into the primal;
+    srcgrad inlines it into the objectives it differentiates."""
     N = d + m + 1
-    return (-0.5 * N * d * math.log(2.0) - 0.25 * d * (d - 1) * math.log(math.pi)
-            - sum(math.lgamma(0.5 * N + 0.5 * (1 - j)) for j in range(1, d + 1)))
+    C = N * d * (math.log(gamma) - 0.5 * math.log(2.0)) - 0.25 * d * (d - 1) * math.log(math.pi)
+    for j in range(1, d + 1):
+        C -= math.lgamma(0.5 * N + 0.5 * (1 - j))
+    return C
+
+
+def _log_wishart_constant(d, m):
+    """The normaliser without its gamma term (the peers add N d log(gamma) in their own arithmetic)."""
+    return log_wishart_normaliser(d, m, 1.0)
 
 
 def make_autograd_loss(anp):

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from benchmarks.gmm import log_wishart_normaliser
 from benchmarks.gradbench.common import Differentiated, floats, to_float, to_list
 
 
@@ -42,13 +43,8 @@ def gmm_objective(alpha, mu, q, l, x, gamma, m):
     slse = np.sum(mx) + np.sum(np.log(np.sum(np.exp(main_term - mx), axis=1)))
     amax = np.max(alpha)
     lse_alpha = amax + np.log(np.sum(np.exp(alpha - amax)))
-    # Wishart prior: its normaliser depends on d, m, gamma only
-    N = d + m + 1
-    C = N * d * (math.log(gamma) - 0.5 * math.log(2.0)) - 0.25 * d * (d - 1) * math.log(math.pi)
-    for j in range(1, d + 1):
-        C -= math.lgamma(0.5 * N + 0.5 * (1 - j))
     frobenius = np.sum(Qdiags * Qdiags, axis=1) + np.sum(l * l, axis=1)
-    prior = K * C - np.sum(0.5 * gamma * gamma * frobenius - m * sum_qs)
+    prior = K * log_wishart_normaliser(d, m, gamma) - np.sum(0.5 * gamma * gamma * frobenius - m * sum_qs)
     return -0.5 * n * d * math.log(2.0 * math.pi) + slse - n * lse_alpha + prior
 
 
