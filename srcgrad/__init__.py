@@ -1,4 +1,4 @@
-"""srcgrad: compiled source-transformation reverse-mode AD for numeric Python.
+"""srcgrad: compiled source-transformation AD for numeric Python (reverse and forward mode).
 
     import srcgrad
 
@@ -17,7 +17,10 @@ Numba, so scalar loops run at native speed.
 from .api import GradCheck, check_grad, grad, source, source_html, tape_size, value_and_grad
 from .errors import SrcgradError
 from .explain import Explanation, explain, graph
+from .marks import custom_rule, nondifferentiable, stop_gradient
+from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "source", "source_html", "tape_size", "check_grad", "GradCheck", "SrcgradError",
-           "explain", "graph", "Explanation"]
+           "explain", "graph", "Explanation", "jvp", "vjp", "jacobian", "hvp", "hessian",
+           "custom_rule", "nondifferentiable", "stop_gradient"]

@@ -30,17 +30,27 @@ def _flows(stmt):
     return None, []
 
 
-def run(fn, types, wrt):
+def _edges(fn):
     edges = [_flows(s) for s in walk(fn.body)]
-    edges = [(out, ins) for out, ins in edges if out is not None and ins]
-    varied = {w for w in wrt if is_float(types.get(w))}
+    return [(out, ins) for out, ins in edges if out is not None and ins]
+
+
+def varied(fn, types, wrt):
+    """Float names that depend on a `wrt` parameter (forward mode carries their tangents)."""
+    found = {w for w in wrt if is_float(types.get(w))}
     changed = True
     while changed:
         changed = False
-        for out, ins in edges:
-            if out not in varied and is_float(types.get(out)) and any(i in varied for i in ins):
-                varied.add(out)
+        for out, ins in _edges(fn):
+            if out not in found and is_float(types.get(out)) and any(i in found for i in ins):
+                found.add(out)
                 changed = True
+    return frozenset(found)
+
+
+def run(fn, types, wrt):
+    edges = _edges(fn)
+    varied_names = varied(fn, types, wrt)
     ret = [s for s in fn.body if isinstance(s, Return)][-1]
     useful = {ret.value.id} if isinstance(ret.value, Name) else set()
     changed = True
@@ -52,4 +62,4 @@ def run(fn, types, wrt):
                     if i not in useful:
                         useful.add(i)
                         changed = True
-    return frozenset(n for n in varied & useful if is_float(types.get(n)))
+    return frozenset(n for n in varied_names & useful if is_float(types.get(n)))

@@ -217,8 +217,13 @@ class _GradFunction:
         return values, tuple(kinds)
 
     def run(self, compiled, values):
+        return self.guarded(compiled.adjoint, *values, 1.0)
+
+    def guarded(self, compiled_function, *args):
+        """Call generated code; its failures become errors located in the user's source."""
+        values = args
         try:
-            return compiled.adjoint(*values, 1.0)
+            return compiled_function(*args)
         except IndexError as exc:          # raised by the generated bounds checks
             where = re.search(r"for (\S+) at (\S+):(\d+)", str(exc))
             if where is None:

@@ -20,6 +20,8 @@ from .array_calls import ARRAY_FUNCTIONS, ARRAY_METHODS
 from .parse import MISSING, parse
 from .program import Const, Name
 from .rules import CALLS, RULES
+from .rules.scalar import polygamma_rule
+from .runtime import polygamma
 
 CREATE = {np.zeros: "zeros", np.ones: "ones", np.empty: "empty"}
 CREATE_LIKE = {np.zeros_like: "zeros_like", np.ones_like: "ones_like", np.empty_like: "empty_like",
@@ -80,15 +82,45 @@ class CallLowering:
         lowered = self.array_call(node, obj, target)
         if lowered is not None:
             return lowered
+        if getattr(obj, "rule_name", None) in RULES and hasattr(obj, "__wrapped_for_srcgrad__"):
+            return self.custom(node, obj, target)
+        if hasattr(obj, "rule_name") and hasattr(obj, "__wrapped_for_srcgrad__"):
+            raise self.error(node, f"the custom rule {label} has no vjp", "custom rule",
+                             f"add one with @{label}.defvjp")
         if _hashable(obj) and obj in CALLS:
             return self.primitive(node, CALLS[obj], label, target)
+        if obj is polygamma and len(node.args) == 2 and isinstance(node.args[0], ast.Constant) and \
+                type(node.args[0].value) is int and node.args[0].value >= 1:      # ψ⁽ⁿ⁾: one rule per order
+            return self.op(polygamma_rule(node.args[0].value), (self.expr(node.args[1]),), node, target)
         if obj is range:
             raise self.error(node, "range() is only supported as a for-loop iterator", "range")
         obj = _python_function(obj)
+        if inspect.isfunction(obj) and getattr(obj, "__srcgrad_nondifferentiable__", False):
+            value = self.inline(obj, node, None)
+            return self.op("stop_gradient", (value,), node, target)      # its results are constants
         if inspect.isfunction(obj):
             return self.inline(obj, node, target)
         raise self.error(node, f"'{label}' has no derivative rule in srcgrad", "call",
                          "use math/np elementary functions or write a helper function")
+
+    def custom(self, node, rule, target):
+        """A helper with a user rule: its own code computes the value (a
+        constant to srcgrad), the rule's op carries the derivative."""
+        self.no_keywords(node, rule.__name__)
+        if len(node.args) != len(rule.inputs):
+            raise self.error(node, f"{rule.__name__} takes {len(rule.inputs)} argument(s), got {len(node.args)}",
+                             "call", "check the call")
+        args = tuple(self.expr(a) for a in node.args)
+        # the helper's code reads the argument values already lowered (no second evaluation)
+        call = ast.copy_location(ast.Call(node.func, [_atom_node(a) for a in args], []), node)
+        saved, self.scope.rename = self.scope.rename, {**self.scope.rename,
+                                                      **{a.id: a for a in args if isinstance(a, Name)}}
+        try:
+            value = self.inline(rule.func, call, None)
+        finally:
+            self.scope.rename = saved
+        constant = self.op("stop_gradient", (value,), node)
+        return self.op(rule.rule_name, args + (constant,), node, target)
 
     def no_keywords(self, node, label):
         if node.keywords:
@@ -265,6 +297,10 @@ class _RawRewriter(ast.NodeTransformer):
                 return ast.Call(ast.Name(CALLS[obj], ast.Load()), args, [])
         raise self.n.error(node, f"call to '{ast.unparse(node.func)}' inside a condition", "call in condition",
                            "assign the call's result to a variable first")
+
+
+def _atom_node(atom):
+    return ast.Name(atom.id, ast.Load()) if isinstance(atom, Name) else ast.Constant(atom.value)
 
 
 def _python_function(obj):

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from srcgrad.rules.kernels import *  # noqa: F401,F403  (array helpers: ub21, route_axis, push_array, ...)
-from srcgrad.runtime import digamma, equal_length, grow, range_len, reserve, slice_index
+from srcgrad.runtime import digamma, equal_length, polygamma, grow, range_len, reserve, slice_index
 
 # products of non-contiguous views (x.T @ d) are correct, only slower: not the user's concern
 warnings.filterwarnings("ignore", category=numba.NumbaPerformanceWarning)
@@ -60,9 +60,12 @@ def _runtime_digest():
 _RUNTIME = _runtime_digest()
 
 
-def module_source(origin, functions):
+def module_source(origin, functions, imports=()):
+    """A module of njit functions; `imports`: lines importing compiled functions
+    of other generated modules (the driver loops of jacobian and hessian)."""
     body = "\n\n".join(f"@numba.njit(cache=True)\n{src}" for src in functions)
-    return HEADER.format(origin=origin, runtime=_RUNTIME) + "\n" + body
+    imported = "".join(line + "\n" for line in imports)
+    return HEADER.format(origin=origin, runtime=_RUNTIME) + imported + "\n" + body
 
 
 def load(name, source):

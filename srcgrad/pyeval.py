@@ -29,7 +29,7 @@ def _bcast(value, shape):
 
 
 NAMESPACE = {name: getattr(kernels, name) for name in dir(kernels) if not name.startswith("_")}
-NAMESPACE.update(math=math, np=np, digamma=runtime.digamma, SHAPE=np.shape, BCAST=_bcast)
+NAMESPACE.update(math=math, np=np, digamma=runtime.digamma, polygamma=runtime.polygamma, SHAPE=np.shape, BCAST=_bcast)
 
 
 @dataclass(frozen=True)

@@ -701,7 +701,9 @@ class Generator(ForwardSweep, Checkpointing):
             # (a binding outside the loop, `step = 1.0` before a while, sends no δ into it)
             if is_array(self.types[name]) or not all(s.sid in inside for s in readers.get(name, [])):
                 continue
-            first = next((s for s in loop.body if name in reads(s) or name in writes(s)), None)
+            # (the first statement touching it: a branch or inner loop reading it, ahead of the
+            # assignment, reads the previous iteration's value, whose δ crosses iterations)
+            first = next((s for s in loop.body if name in _reads_within(s) or name in writes(s)), None)
             if isinstance(first, Op) and first.target == name and name not in reads(first):
                 local.add(name)
         return local
@@ -754,3 +756,13 @@ def _simplify(text):
 def _walk(block):
     from .program import walk
     return walk(block)
+
+
+def _reads_within(stmt):
+    """Names a statement reads, those of the statements nested in it included."""
+    from .program import walk
+    names = set(reads(stmt)) | set(control_reads(stmt))
+    for child in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+        for inner in walk(child or ()):
+            names |= set(reads(inner)) | set(control_reads(inner))
+    return names

@@ -58,6 +58,41 @@ def digamma(x):
     return shift + acc + math.log(x) - 0.5 / x - series
 
 
+_BERNOULLI = np.array([1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730, 7.0 / 6,
+                       -3617.0 / 510, 43867.0 / 798, -174611.0 / 330])     # B_2, B_4, …, B_20
+
+
+@numba.njit(cache=True)
+def polygamma(n, x):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n ≥ 1): shifted up to x ≥ 20 by
+    ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x+1) + (−1)ⁿ⁺¹ n!/xⁿ⁺¹, then the asymptotic series
+    (−1)ⁿ⁺¹ [(n−1)!/xⁿ + n!/(2xⁿ⁺¹) + Σₖ B₂ₖ (2k+n−1)!/((2k)! x²ᵏ⁺ⁿ)];
+    for n = 1 and x < 0 the reflection ψ'(x) = π²/sin²(πx) − ψ'(1−x).
+    Poles (0, −1, …) and n ≥ 2 at x < 0 give nan."""
+    if x <= 0.0 and (x == math.floor(x) or n > 1):
+        return math.nan
+    if x < 0.0:
+        s = math.sin(math.pi * x)
+        return math.pi * math.pi / (s * s) - _polygamma_positive(1, 1.0 - x)
+    return _polygamma_positive(n, x)
+
+
+@numba.njit(cache=True)
+def _polygamma_positive(n, x):
+    """ψ⁽ⁿ⁾(x) for x > 0 (not recursive: Numba's cache mishandles recursive functions)."""
+    sign = 1.0 if n % 2 == 1 else -1.0
+    n_factorial = math.gamma(n + 1.0)
+    acc = 0.0
+    while x < 20.0:
+        acc += n_factorial / x ** (n + 1)
+        x += 1.0
+    series = math.gamma(n * 1.0) / x ** n + n_factorial / (2.0 * x ** (n + 1))
+    for k in range(1, 11):
+        term = math.exp(math.lgamma(2.0 * k + n) - math.lgamma(2.0 * k + 1.0)) / x ** (2 * k + n)
+        series += _BERNOULLI[k - 1] * term
+    return sign * (acc + series)
+
+
 @numba.njit(cache=True)
 def equal_length(n, m, where):
     """The common length of two vectors that `scalarize` keeps in one buffer;

@@ -18,6 +18,7 @@ import pytest
 import srcgrad
 from srcgrad.rules import RULES
 from srcgrad.rules.arrays import ARRAY_RULES, NUMPY_FORM, Unsupported, variant
+from test_rules import second_order
 
 # operands per arity: (name, shape) — broadcasting matrix/row, scalar/row, column/row
 BROADCAST = {
@@ -42,6 +43,8 @@ LIFTED = sorted(n for n in RULES if _liftable(n))
 
 def _lifted_source(rule, names):
     expr = variant(rule.name, (1,) * len(rule.inputs)).primal
+    if rule.written:                   # (stop_gradient: written as the user writes it)
+        expr = ast.parse(rule.written, mode="eval").body
     mapping = dict(zip(rule.inputs, names))
     if rule.name == "where":           # the condition is a mask made from its (float) operand
         mapping["c"] = f"({names[0]} > 1.0)"
@@ -88,7 +91,7 @@ def _rename(tree, old, new):
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     """Write every test function to a real module (srcgrad reads source)."""
-    lines, table = ["import numpy as np", ""], {}
+    lines, table = ["import numpy as np", "from srcgrad import stop_gradient", ""], {}
     rng = np.random.default_rng(0)
     for name in LIFTED:
         rule = RULES[name]
@@ -98,7 +101,7 @@ def cases(tmp_path_factory):
             names = [n for n, _ in group]
             params += names
             values += [v for _, v in group]
-            out = np.asarray(eval(_lifted_source(rule, names), {"np": np}, dict(group)))
+            out = np.asarray(eval(_lifted_source(rule, names), {"np": np, "stop_gradient": srcgrad.stop_gradient}, dict(group)))
             weight = f"w_{g}"
             params.append(weight)
             values.append(rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal()))
@@ -148,7 +151,48 @@ def _check(module, table, fname):
         expected = _central(f, values, k)
         if not differentiable:
             assert np.all(np.asarray(got) == 0.0), (fname, k)
+            if fname == "lifted_stop_gradient":
+                continue                # (declared zero: the value does change)
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, err_msg=f"{fname}: input {k}")
+
+
+def _check_second_order(module, table, fname):
+    """Forward mode (J·t) vs central differences of f along t, and reverse
+    over forward (H·t) vs central differences of the gradient along t."""
+    f = getattr(module, fname)
+    values, wrt, differentiable = table[fname]
+    rng = np.random.default_rng(len(fname))
+    tangents = [rng.standard_normal(np.shape(values[k])) if np.ndim(values[k]) else float(rng.standard_normal())
+                for k in wrt]
+    tangent, hess_t = second_order(f, wrt)(values, tangents)
+
+    def moved(h):
+        out = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
+        for k, t in zip(wrt, tangents):
+            out[k] = out[k] + h * t
+        return out
+    h = 1e-6
+    if fname == "lifted_stop_gradient":     # declared zero in both modes (the value does change)
+        assert tangent == 0.0 and all(np.all(np.asarray(g) == 0.0) for g in hess_t)
+        return
+    np.testing.assert_allclose(tangent, (f(*moved(h)) - f(*moved(-h))) / (2 * h), rtol=1e-6, atol=1e-7,
+                               err_msg=f"{fname}: tangent")
+    g, h = srcgrad.grad(f, wrt=wrt), 1e-5
+    for k, got, up, down in zip(wrt, hess_t, g(*moved(h)), g(*moved(-h))):
+        np.testing.assert_allclose(got, (up - down) / (2 * h), rtol=1e-4, atol=1e-6,
+                                   err_msg=f"{fname}: H·t for input {k}")
+
+
+@pytest.mark.parametrize("name", LIFTED)
+def test_lifted_rule_forward_and_second_order(cases, name):
+    module, table = cases
+    _check_second_order(module, table, f"lifted_{name}")
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_RULES))
+def test_array_rule_forward_and_second_order(cases, name):
+    module, table = cases
+    _check_second_order(module, table, f"array_{name}")
 
 
 @pytest.mark.parametrize("name", LIFTED)
@@ -171,7 +215,7 @@ def test_every_array_rule_has_samples_and_a_label():
 
 def test_only_integer_conversions_do_not_lift():
     # (and math functions without a NumPy form, which no user can apply to an array)
-    assert sorted(set(RULES) - set(LIFTED)) == ["erf", "erfc", "gamma", "int", "lgamma"]
+    assert sorted(set(RULES) - set(LIFTED)) == ["digamma", "erf", "erfc", "gamma", "int", "lgamma", "polygamma1", "polygamma2"]
 
 
 def _row_max_sum(A):

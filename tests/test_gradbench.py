@@ -181,6 +181,141 @@ def _lstm_reference(main, extra, state, seq):
     return -total / ((c - 1) * b)
 
 
+def fd_jacobian(f, args, pos, h=1e-6):
+    """Central differences of the plain-Python f's (array) output w.r.t. argument pos:
+    shape (output size, input size)."""
+    x = np.asarray(args[pos], dtype=float)
+    cols = []
+    for j in range(x.size):
+        step = h * max(1.0, abs(x.flat[j]))
+        plus, minus = x.copy(), x.copy()
+        plus.flat[j] += step
+        minus.flat[j] -= step
+        call = lambda v: np.asarray(f(*args[:pos], v, *args[pos + 1:]), dtype=float).reshape(-1)
+        cols.append((call(plus) - call(minus)) / (2 * step))
+    return np.stack(cols, axis=1)
+
+
+def test_kmeans():
+    from benchmarks.gradbench.evals import kmeans
+    rng = np.random.default_rng(6)
+    points = rng.uniform(-1, 1, (30, 3))
+    centroids = points[[0, 7, 13, 21]] + 0.01
+    inp = {"points": points.tolist(), "centroids": centroids.tolist()}
+    dists = ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    assert run(kmeans, "cost", inp) == pytest.approx(dists.min(axis=1).sum(), rel=1e-12)
+    direction = np.array(run(kmeans, "dir", inp))
+    # J and the Hessian's diagonal by central differences of the primal (it is piecewise quadratic)
+    J = fd(kmeans.kmeans_cost, (points, centroids), 1)[0]
+    H = np.empty_like(centroids)
+    f0, h = kmeans.kmeans_cost(points, centroids), 1e-3
+    for idx in np.ndindex(*centroids.shape):
+        plus, minus = centroids.copy(), centroids.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        H[idx] = (kmeans.kmeans_cost(points, plus) - 2 * f0 + kmeans.kmeans_cost(points, minus)) / h ** 2
+    assert_close(direction, J / H, rtol=1e-5, atol=1e-7)
+    nearest = dists.argmin(axis=1)               # the reference's closed form
+    assert_close(direction, [centroids[j] - points[nearest == j].mean(axis=0) for j in range(4)], rtol=1e-10)
+
+
+def _ba_problem():
+    from benchmarks.gradbench.evals import ba
+    rng = np.random.default_rng(8)
+    inp = {"n": 3, "m": 4, "p": 10, "cam": [0.1, -0.2, 0.3, 0.5, -0.4, 0.2, 400.0, 5.0, -8.0, 0.08, 0.002],
+           "x": [7.0, 0.1, 3.0], "w": 0.4, "feat": [270.0, 830.0]}
+    cams, X, w, feats, obs = ba.expand(inp)
+    cams = cams * (1 + 0.1 * rng.standard_normal(cams.shape))       # not all equal: a stronger check
+    cams[2, :3] = 0.0                                                # the zero-rotation branch
+    X = X + 0.3 * rng.standard_normal(X.shape)
+    w = w + 0.1 * rng.standard_normal(w.shape)
+    return inp, (cams, X, w, feats, obs)
+
+
+def test_ba():
+    import srcgrad
+    from benchmarks.gradbench.evals import ba
+    inp, args = _ba_problem()
+    out = run(ba, "objective", inp)
+    err = ba.ba_residuals(*ba.expand(inp))
+    assert out == {"reproj_error": {"elements": pytest.approx(err[0, :2].tolist(), rel=1e-12), "repeated": 10},
+                   "w_err": {"element": pytest.approx(1 - 0.4 ** 2), "repeated": 10}}
+    digest = run(ba, "jacobian", inp)
+    assert digest["rows"] == list(range(0, 300, 15)) + [300 + i for i in range(10)] + [310]
+    assert digest["cols"][:15] == list(range(11)) + [33, 34, 35, 45] and digest["cols"][-1] == 54
+    assert digest["vals"][-1] == pytest.approx(-0.8)
+    # the whole CSR of a problem with distinct cameras, points and weights, as a dense matrix
+    cams, X, w, feats, obs = args
+    rows, cols, vals = ba.bind_jacobian(*args)()
+    n, m, p = 3, 4, 10
+    dense = np.zeros((3 * p, 11 * n + 3 * m + p))
+    for r in range(3 * p):
+        assert rows[r + 1] - rows[r] == (15 if r < 2 * p else 1)
+        dense[r, cols[rows[r]:rows[r + 1]]] = vals[rows[r]:rows[r + 1]]
+    ordered = lambda e: np.concatenate((e[:, :2].reshape(-1), e[:, 2]))       # e_0x, e_0y, ..., u_0, ...
+    f = lambda c, x, ww: ordered(ba.ba_residuals(c, x, ww, feats, obs))
+    want = np.hstack([fd_jacobian(f, (cams, X, w), k) for k in range(3)])
+    np.testing.assert_allclose(dense, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    # and against srcgrad's dense forward-mode Jacobian of the same primal
+    Jc, Jx, Jw = srcgrad.jacobian(ba.ba_residuals, wrt=("cams", "X", "w"), mode="fwd")(*args)
+    full = np.concatenate([J.reshape(p, 3, -1) for J in (Jc, Jx, Jw)], axis=2)
+    assert_close(dense, np.concatenate((full[:, :2].reshape(2 * p, -1), full[:, 2])), rtol=1e-12, atol=1e-12)
+
+
+def _ht_reference(theta, us, parents, rel, inv, base, weights, triangles, corr, points, mirrored):
+    """PROTOCOL.md's ht with 4x4 NumPy matrices and all vertices, as an independent check."""
+    pose = np.zeros((3, 25))
+    pose[:, 0], pose[:, 1], pose[:, 2] = theta[0:3], 1.0, theta[3:6]
+    at = 6
+    for f in range(5):
+        c = 5 + 4 * f
+        pose[0, c], pose[1, c], pose[0, c + 1], pose[0, c + 2] = theta[at:at + 4]
+        at += 4
+    absolutes, T = [], []
+    for b in range(len(parents)):
+        ax, az, ay = pose[:, b + 3]
+        Rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+        Ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
+        Rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+        M = np.eye(4)
+        M[:3, :3] = Rz @ Ry @ Rx
+        r = rel[4 * b:4 * b + 4] @ M
+        absolutes.append(r if parents[b] < 0 else absolutes[parents[b]] @ r)
+        T.append(absolutes[b] @ inv[4 * b:4 * b + 4])
+    pos = sum(weights[:, b:b + 1] * (base @ T[b].T)[:, :3] for b in range(len(parents)))
+    if mirrored:
+        pos[:, 0] *= -1
+    angle = np.linalg.norm(theta[:3])
+    k = theta[:3] / angle
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    R = np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+    pos = pos @ R.T + theta[3:6]
+    if us.shape[0] == 0:
+        return (points - pos[corr]).reshape(-1)
+    t = triangles[corr]
+    model = us[:, :1] * pos[t[:, 0]] + us[:, 1:] * pos[t[:, 1]] + (1 - us[:, :1] - us[:, 1:]) * pos[t[:, 2]]
+    return (points - model).reshape(-1)
+
+
+@pytest.mark.parametrize("complicated", [True, False])
+def test_ht(complicated):
+    from benchmarks.gradbench.evals import ht
+    inp = ht.example(complicated, n_corr=4, seed=5)
+    args = ht._args(inp)
+    err = run(ht, "objective", inp)
+    assert_close(err, ht.ht_objective(*args), rtol=1e-13)
+    assert_close(err, _ht_reference(*args), rtol=1e-10, atol=1e-12)
+    jac = np.array(run(ht, "jacobian", inp))
+    want = fd_jacobian(ht.ht_objective, args, 0)
+    if complicated:
+        d_us = fd_jacobian(ht.ht_objective, args, 1).reshape(12, 4, 2)
+        rows = np.arange(12)
+        assert np.all(d_us[np.arange(4)[None, :] != (rows // 3)[:, None]] == 0)     # row r: us[r // 3] only
+        want = np.hstack((d_us[rows, rows // 3, :], want))   # d err[r] / d us[r // 3], then theta
+    assert jac.shape == (12, 28 if complicated else 26)
+    assert_close(jac, want, rtol=1e-5, atol=1e-7)
+
+
 def test_unknown_function_is_an_error():
     from benchmarks.gradbench.evals import lse
     with pytest.raises(KeyError):
@@ -229,6 +364,16 @@ class ToolProcess:
         return rest
 
 
+def assert_json_close(got, want, rtol=1e-9, atol=1e-9):
+    """JSON outputs: same keys, same lengths, numbers close."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want)
+        for key in want:
+            assert_json_close(got[key], want[key], rtol, atol)
+    else:
+        assert_close(got, want, rtol=rtol, atol=atol)
+
+
 def check_timings(timings, min_runs, names=("evaluate", "prepare")):
     assert isinstance(timings, list)
     for t in timings:
@@ -262,7 +407,7 @@ def test_protocol_recorded_session(eval_name):
             assert set(response) == {"id", "success", "output", "timings"}
             inp = message["input"]
             check_timings(response["timings"], inp.get("min_runs", 1) if isinstance(inp, dict) else 1)
-            assert_close(response["output"], expected, rtol=1e-9, atol=1e-12)
+            assert_json_close(response["output"], expected)
             evaluated.add(message["id"])
         else:                                    # analysis: the id only
             assert response == {"id": message["id"]}

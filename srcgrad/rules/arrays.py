@@ -131,7 +131,7 @@ class _Lift(ast.NodeTransformer):
         if isinstance(node.func, ast.Name):
             if node.func.id in _NP_BUILTINS:
                 node.func = ast.Attribute(ast.Name("np", ast.Load()), _NP_BUILTINS[node.func.id], ast.Load())
-            elif node.func.id in ("int", "float"):
+            elif node.func.id in ("int", "float", "digamma", "polygamma"):
                 raise Unsupported(f"{node.func.id}() of an array")
         return node
 

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .table import nondifferentiable, rule
+from .. import runtime
+from .table import RULES, Rule, nondifferentiable, rule
 
 POS = (0.2, 3.0)
 SYM = (-2.0, 2.0)
@@ -206,6 +207,26 @@ def gamma(d_z, z, x):
     return d_z * z * digamma(x)
 
 
+@rule("digamma(x)", label="digamma' = trigamma = polygamma(1, ·)", domain=[(0.2, 6.0)])
+def digamma(d_z, z, x):       # (reached through lgamma's δ: forward mode and Hessians differentiate it)
+    return d_z * polygamma(1, x)
+
+
+def polygamma_rule(n):
+    """The rule of ψ⁽ⁿ⁾ = polygamma(n, ·) for a constant order n ≥ 1, made on
+    first use (each order's δ needs the next order: the table cannot list them all)."""
+    name = f"polygamma{n}"
+    if name not in RULES:
+        RULES[name] = Rule(name, ("x",), ast.parse(f"polygamma({n}, x)", mode="eval").body,
+                           (ast.parse(f"d_z * polygamma({n + 1}, x)", mode="eval").body,),
+                           f"polygamma({n}, ·)' = polygamma({n + 1}, ·)", ((0.2, 6.0),), "float", False, True)
+    return name
+
+
+polygamma_rule(1)       # trigamma (second derivatives of lgamma)
+polygamma_rule(2)       # tetragamma (third)
+
+
 @rule("math.asinh(x)", label="asinh' = 1/sqrt(1+x²)")
 def asinh(d_z, z, x):
     return d_z / math.sqrt(1.0 + x * x)
@@ -270,6 +291,9 @@ nondifferentiable("ifloor", "math.floor(x)", result="int")
 nondifferentiable("iceil", "math.ceil(x)", result="int")
 nondifferentiable("int", "int(x)", result="int")
 nondifferentiable("floordiv", "x // y", inputs=("x", "y"), result="same", domain=[(0.3, 2.9), (1.1, 1.9)])
+# the user's mark: the value passes, the derivative is declared zero (srcgrad.stop_gradient)
+nondifferentiable("stop_gradient", "x", result="same", label="stop_gradient: a constant, no δ passes",
+                  written="stop_gradient(x)")
 
 BINOPS = {ast.MatMult: "matmul", ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
           ast.Pow: "pow", ast.Mod: "mod", ast.FloorDiv: "floordiv"}
@@ -291,7 +315,7 @@ CALLS = {
     np.exp2: "exp2", np.cbrt: "cbrt", math.radians: "radians", np.radians: "radians", np.deg2rad: "radians",
     math.degrees: "degrees", np.degrees: "degrees", np.rad2deg: "degrees", np.logaddexp: "logaddexp",
     np.logaddexp2: "logaddexp2", math.erfc: "erfc", math.fmod: "fmod", np.fmod: "fmod",
-    np.mod: "mod", np.remainder: "mod", np.where: "where",
+    np.mod: "mod", np.remainder: "mod", np.where: "where", runtime.digamma: "digamma",
 }
 for _fn in ("exp2", "cbrt"):
     if hasattr(math, _fn):

@@ -27,6 +27,8 @@ class Rule:
     result: str            # 'float', 'same' (int if all inputs int) or 'int'
     cheap: bool            # cheap enough to recompute instead of taping its output
     differentiable: bool
+    jvp: tuple = None      # a custom rule's own tangent template (else forward mode reads vjp with δ := t_x)
+    written: str = None    # how a user writes it, where the primal template is not that (stop_gradient)
 
     def primal_source(self):
         return ast.unparse(self.primal)
@@ -59,9 +61,10 @@ def rule(primal, *, label="chain through g'", domain=None, result="float", cheap
     return register
 
 
-def nondifferentiable(name, primal, inputs=("x",), result="float", domain=None):
-    """A primitive whose derivative is zero almost everywhere (floor, ceil, sign…)."""
+def nondifferentiable(name, primal, inputs=("x",), result="float", domain=None,
+                      label="zero gradient (piecewise constant)", written=None):
+    """A primitive whose derivative is zero almost everywhere (floor, ceil, sign…),
+    or declared zero (stop_gradient)."""
     zero = tuple(ast.Constant(0.0) for _ in inputs)
-    RULES[name] = Rule(name, tuple(inputs), ast.parse(primal, mode="eval").body, zero,
-                       "zero gradient (piecewise constant)",
-                       tuple(domain or [(-2.3, 2.3)] * len(inputs)), result, True, False)
+    RULES[name] = Rule(name, tuple(inputs), ast.parse(primal, mode="eval").body, zero, label,
+                       tuple(domain or [(-2.3, 2.3)] * len(inputs)), result, True, False, written=written)

@@ -371,3 +371,19 @@ def newton_roots(a, s, b):
 
 case(newton_roots, args=(2.0, 1.5, np.array([0.7, -1.2, 2.5, 0.1])), wrt=("a", "s"),
      note="Newton solves per point, each point's iterate fresh in the fused loop")
+
+
+def branch_reads_before_rebinding(w, x):
+    s = 0.0
+    u = 0.0
+    for t in range(5):
+        if t > 0:
+            s += u * u * 0.5
+        u = math.tanh(w * t + x)
+        s += u
+    return s
+
+
+case(branch_reads_before_rebinding, args=(0.3, 0.2), wrt=("w", "x"),
+     note="regression: a value read inside an if (the previous iteration's) ahead of its rebinding, and read "
+          "again after it: its δ was taken as zero at each backward iteration's start (wrong gradient)")

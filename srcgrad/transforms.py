@@ -1,0 +1,396 @@
+"""Stage 10b: the public API beyond `grad` — jvp, vjp, jacobian, hvp, hessian.
+
+All are generated source compiled with Numba, like `grad`:
+
+- `jvp` runs the tangent program (`tangent`): the primal with t_z = Σ ∂g/∂x·t_x
+  after each step, one pass, any output shape;
+- `vjp` differentiates f's output dotted with a cotangent u (`pipeline.Cotangent`)
+  in reverse mode: uᵀJ in one reverse sweep;
+- `jacobian` runs one of them per input element (mode="fwd": columns) or per
+  output element (mode="rev": rows) inside one compiled driver loop; "auto"
+  picks the side with fewer sweeps;
+- `hvp` differentiates the tangent program in reverse mode (reverse over
+  forward): ∇ₓ(∇f·v) = H v in one forward and one reverse sweep; `hessian`
+  runs it for every basis vector in one compiled loop.
+
+    >>> import srcgrad, numpy as np
+    >>> def f(x):
+    ...     return np.sum(x ** 3)
+    >>> srcgrad.hessian(f)(np.array([1.0, 2.0]))     # doctest: +SKIP
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+"""
+import numpy as np
+
+from . import jit, pipeline
+from .api import _GradFunction, _file, _line
+from .errors import SrcgradError
+from .typeinfer import is_array
+
+
+def jvp(f, wrt=0):
+    """Forward mode: `jvp(f, wrt)(*args, *tangents)` -> (value, tangent of the output).
+
+    One tangent per wrt parameter, in wrt order, shaped like that argument:
+    the direction in which the derivative is taken. The output may be a
+    scalar or an array; its tangent has its shape (J·v)."""
+    return _Transform(f, wrt, "jvp").wrapper
+
+
+def vjp(f, wrt=0):
+    """Reverse mode with an output cotangent: `vjp(f, wrt)(*args, u)` -> uᵀJ
+    for each wrt parameter (one value, or a tuple for a tuple `wrt`); u has the
+    output's shape (a float for a scalar output: u·∇f)."""
+    return _Transform(f, wrt, "vjp").wrapper
+
+
+def jacobian(f, wrt=0, mode="auto"):
+    """`jacobian(f, wrt)(*args)` -> J, shaped output.shape + input.shape (a tuple
+    of them for a tuple `wrt`). mode="fwd": one forward sweep per input
+    element; "rev": one reverse sweep per output element; "auto": whichever
+    needs fewer sweeps for these arguments. All sweeps run in one compiled loop."""
+    if mode not in ("auto", "fwd", "rev"):
+        raise SrcgradError(f"jacobian mode={mode!r}", construct="jacobian", hint='use "auto", "fwd" or "rev"')
+    return _Transform(f, wrt, "jacobian", mode=mode).wrapper
+
+
+def hvp(f, wrt=0):
+    """Hessian-vector product: `hvp(f, wrt)(*args, *v)` -> H·v (one per wrt
+    parameter), by reverse mode over the tangent program: about the cost of
+    three evaluations of f, whatever the size of x."""
+    return _Transform(f, wrt, "hvp").wrapper
+
+
+def hessian(f, wrt=0, diagonal=False):
+    """`hessian(f, wrt)(*args)` -> H (x.shape + x.shape), or for a tuple `wrt`
+    the blocks ((H_xx, H_xy), (H_yx, H_yy)); `diagonal=True` gives only
+    ∂²f/∂x_i² (x.shape; a tuple per wrt parameter). One Hessian-vector
+    product per element of the wrt arguments, in one compiled loop."""
+    return _Transform(f, wrt, "hessian", diagonal=diagonal).wrapper
+
+
+class _Transform:
+    """One derivative function of `f`: checks arguments, compiles per argument kinds."""
+
+    def __init__(self, f, wrt, what, mode="auto", diagonal=False):
+        self.gf = _GradFunction(f, wrt, with_value=False, public=False)
+        self.f, self.wrt, self.params, self.single = self.gf.f, self.gf.wrt, self.gf.params, self.gf.single
+        self.what, self.mode, self.diagonal = what, mode, diagonal
+        self.compiled = {}
+        self.shapes = {}
+        self.wrapper = self._make_wrapper()
+
+    # -- arguments ---------------------------------------------------------------------------
+    def split(self, args, extra):
+        """(primal arguments, extra arguments) of a call taking `extra` more positionally."""
+        n = len(self.params)
+        primal_count = len(args) - extra
+        defaults = len(self.f.__defaults__ or ())
+        if not n - defaults <= primal_count <= n:
+            names = ", ".join(self.params)
+            more = {"jvp": " and one tangent per wrt parameter", "hvp": " and one vector per wrt parameter",
+                    "vjp": " and the output's cotangent"}.get(self.what, "")
+            raise SrcgradError(f"{self.f.__name__}'s {self.what} takes {n + extra} arguments ({names}{more}), "
+                               f"got {len(args)}", filename=_file(self.f), lineno=_line(self.f),
+                               construct=f"{self.what} call", hint="pass the arguments positionally")
+        values, kinds = self.gf.convert(args[:primal_count])
+        return list(values), kinds, list(args[primal_count:])
+
+    def direction(self, value, like, what):
+        """A tangent/cotangent/vector argument checked against the value it goes with."""
+        if np.ndim(like) == 0:
+            if np.ndim(value) != 0:
+                raise self.bad(f"{what} is an array of shape {np.shape(value)} for a scalar", "pass a float")
+            return float(value)
+        array = np.asarray(value, dtype=np.float64)
+        if array.shape != np.shape(like):
+            raise self.bad(f"{what} has shape {array.shape}, expected {np.shape(like)}",
+                           "give it the shape of the value it goes with")
+        return array
+
+    def bad(self, message, hint):
+        return SrcgradError(f"{self.f.__name__}: {message}", filename=_file(self.f), lineno=_line(self.f),
+                            construct=f"{self.what} argument", hint=hint)
+
+    # -- calls -----------------------------------------------------------------------------------
+    def call(self, *args):
+        if self.what == "jvp":
+            values, kinds, tangents = self.split(args, len(self.wrt))
+            tangents = [self.direction(t, values[self.params.index(w)], f"the tangent of '{w}'")
+                        for t, w in zip(tangents, self.wrt)]
+            compiled = self.get(("jvp", kinds))
+            value, t_out = self.gf.guarded(compiled.jvp, *values, *tangents)
+            return _plain(value), _plain(t_out)
+        if self.what == "vjp":
+            values, kinds, (u,) = self.split(args, 1)
+            compiled = self.get(("vjp", kinds))
+            u = self.direction(u, np.empty(self.output_shape(values, kinds)), "the cotangent")
+            out = self.gf.guarded(compiled.adjoint, *values, u, 1.0)
+            return self.picked(out[1:])
+        if self.what == "hvp":
+            values, kinds, vectors = self.split(args, len(self.wrt))
+            vectors = [self.direction(v, values[self.params.index(w)], f"the vector for '{w}'")
+                       for v, w in zip(vectors, self.wrt)]
+            compiled = self.get(("hvp", kinds))
+            out = self.gf.guarded(compiled.adjoint, *values, *vectors, 1.0)
+            return self.picked(out[1:])
+        values, kinds, _ = self.split(args, 0)
+        if self.what == "jacobian":
+            return self.jacobian(values, kinds)
+        return self.hessian(values, kinds)
+
+    def output_shape(self, values, kinds):
+        """The shape of f's output for these arguments: from one run of the
+        primal, remembered per argument shapes (and int values, which may size arrays)."""
+        key = (kinds,) + tuple(np.shape(v) if np.ndim(v) else (v if isinstance(v, int) else None) for v in values)
+        if key not in self.shapes:
+            self.shapes[key] = np.shape(self.gf.guarded(self.get(("value", kinds)), *values))
+        return self.shapes[key]
+
+    def picked(self, grads):
+        grads = tuple(_plain(g) for g in grads)
+        return grads[0] if self.single else grads
+
+    def jacobian(self, values, kinds):
+        sizes = [int(np.size(values[self.params.index(w)])) for w in self.wrt]
+        mode = self.mode
+        out_shape = self.output_shape(values, kinds)
+        if mode == "auto":
+            mode = "fwd" if sum(sizes) <= int(np.prod(out_shape)) else "rev"
+        driver = self.get((f"jac{mode}", kinds))
+        dims = [int(d) for d in out_shape] + [1] * (2 - len(out_shape))
+        blocks = self.gf.guarded(driver, *values, *dims)
+        shaped = tuple(block.reshape(out_shape + np.shape(values[self.params.index(w)]))
+                       for block, w in zip(blocks, self.wrt))
+        return shaped[0] if self.single else shaped
+
+    def hessian(self, values, kinds):
+        driver = self.get(("hessian", kinds))
+        blocks = self.gf.guarded(driver, *values)
+        shapes = [np.shape(values[self.params.index(w)]) for w in self.wrt]
+        k = len(self.wrt)
+        if self.diagonal:
+            out = tuple(_plain(blocks[a].reshape(shapes[a])) for a in range(k))
+            return out[0] if self.single else out
+        grid = tuple(tuple(_plain(blocks[a * k + b].reshape(shapes[a] + shapes[b])) for b in range(k))
+                     for a in range(k))
+        return grid[0][0] if self.single else grid
+
+    # -- compilation -------------------------------------------------------------------------------
+    def get(self, key):
+        if key not in self.compiled:
+            what, kinds = key
+            self.gf._check_wrt_kinds(kinds)
+            self.compiled[key] = _BUILDERS[what](self, kinds)
+        return self.compiled[key]
+
+    def build_jvp(self, kinds):
+        return pipeline.build_jvp(self.f, self.wrt, kinds)
+
+    def build_vjp(self, kinds):
+        source = pipeline.Cotangent(self.f, _floated(self, kinds))
+        compiled = pipeline.build(source, self.wrt, source.all_kinds())
+        return _WithKind(compiled, source.output_kind())
+
+    def build_hvp(self, kinds):
+        source = pipeline.Tangent(self.f, self.wrt, kinds)
+        out_kind = pipeline.Cotangent(self.f, _floated(self, kinds)).output_kind()
+        if is_array(out_kind):
+            raise SrcgradError(f"{self.f.__name__} returns an array; a Hessian needs one scalar output",
+                               filename=_file(self.f), lineno=_line(self.f), construct="non-scalar output",
+                               hint="use jacobian for vector-valued functions")
+        return pipeline.build(source, self.wrt, source.all_kinds())
+
+    def build_value(self, kinds):
+        text, name = pipeline.value_source(self.f, kinds)
+        return _driver(name, text, [], [])
+
+    def build_driver(self, kinds, kind):
+        params = list(self.params)
+        wrt_kinds = [_floated(self, kinds)[params.index(w)] for w in self.wrt]
+        if kind == "jacfwd":
+            compiled = self.get(("jvp", kinds))
+            text = _jacfwd_text(self.f.__name__, params, self.wrt, wrt_kinds, compiled.name, compiled.value_kind)
+            return _driver(f"{self.f.__name__}_jacfwd", text, [compiled.module_source], [compiled.name])
+        if kind == "jacrev":
+            compiled = self.get(("vjp", kinds))
+            adjoint = f"{compiled.name}_adjoint"
+            text = _jacrev_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, compiled.out_kind)
+            return _driver(f"{self.f.__name__}_jacrev", text, [compiled.module_source], [adjoint])
+        compiled = self.get(("hvp", kinds))
+        adjoint = f"{compiled.name}_adjoint"
+        text = _hessian_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, self.diagonal)
+        return _driver(f"{self.f.__name__}_hessian", text, [compiled.module_source], [adjoint])
+
+    def _make_wrapper(self):
+        extra = {"jvp": [f"t_{w}" for w in self.wrt], "hvp": [f"v_{w}" for w in self.wrt],
+                 "vjp": ["cotangent"]}.get(self.what, [])
+        params = ", ".join(self.params + extra)
+        name = f"{self.f.__name__}_{self.what}"
+        namespace = {"_call": self.call}
+        # (*args: arguments with defaults may be left out, the extra ones come last; a wrong count
+        # gets srcgrad's error naming them)
+        exec(f"def {name}(*args):\n    return _call(*args)\n", namespace)
+        wrapper = namespace[name]
+        wrapper.__doc__ = f"{self.what} of {self.f.__name__} w.r.t. {', '.join(self.wrt)} (generated by srcgrad); " \
+                          f"arguments: {params}."
+        wrapper.__srcgrad_transform__ = self
+        wrapper.__srcgrad_primal__ = self.f
+        wrapper.source = self.source
+        return wrapper
+
+    def source(self, *example_args):
+        """The generated code for these example arguments (all of it: the
+        derivative function and the driver loop, if any)."""
+        n = len(self.params)
+        _, kinds = self.gf.convert(example_args[:n])
+        parts = []
+        for key in list(self.compiled):
+            if key[1] == kinds:
+                item = self.compiled[key]
+                parts.append(getattr(item, "source", None) or getattr(item, "adjoint_source", None)
+                             or getattr(item, "driver_source", ""))
+        if not parts:
+            self.call(*example_args)
+            return self.source(*example_args)
+        return "\n\n".join(p for p in parts if p)
+
+
+_BUILDERS = {
+    "jvp": _Transform.build_jvp, "vjp": _Transform.build_vjp, "hvp": _Transform.build_hvp,
+    "value": _Transform.build_value,
+    "jacfwd": lambda t, k: t.build_driver(k, "jacfwd"), "jacrev": lambda t, k: t.build_driver(k, "jacrev"),
+    "hessian": lambda t, k: t.build_driver(k, "hessian"),
+}
+
+
+class _WithKind:
+    """A compiled vjp with the kind of the output it pulls back."""
+
+    def __init__(self, compiled, out_kind):
+        self.compiled, self.out_kind = compiled, out_kind
+
+    def __getattr__(self, name):
+        return getattr(self.compiled, name)
+
+
+def _floated(transform, kinds):
+    """Kinds with int wrt arguments as floats (they are converted on entry)."""
+    return tuple("float" if p in transform.wrt and k == "int" else k for p, k in zip(transform.params, kinds))
+
+
+def _plain(x):
+    return x if isinstance(x, np.ndarray) and x.ndim else float(x)
+
+
+# -- driver loops (generated source, compiled with the derivative they call) -------------------------
+
+def _driver(name, text, module_sources, imports):
+    """Compile `text` (functions calling `imports` from the modules of `module_sources`)."""
+    lines = []
+    for module_source, imported in zip(module_sources, imports):
+        module = jit.load(imported, module_source)
+        lines.append(f"from {module.__name__} import {imported}")
+    source = jit.module_source(name, [text], imports=lines)
+    module = jit.load(name, source)
+    dispatcher = getattr(module, name)
+    dispatcher.driver_source = text
+    return dispatcher
+
+
+def _size(name, kind):
+    return f"{name}.size" if is_array(kind) else "1"
+
+
+def _flat(expr, rank):
+    return {0: expr, 1: expr, 2: f"np.ascontiguousarray({expr}).reshape(-1)"}[rank]
+
+
+def _zero(name, kind):
+    return f"np.zeros({name}.shape)" if is_array(kind) else "0.0"
+
+
+def _seed_loop(lines, w, kind, seed, body):
+    """Lines running `body(seed_expr, j)` once per element of w, the seed one-hot."""
+    if not is_array(kind):
+        body("1.0", "0", "    ")
+        return
+    lines.append(f"    {seed}_flat = np.zeros({w}.size)")
+    lines.append(f"    for j in range({w}.size):")
+    lines.append(f"        {seed}_flat[j] = 1.0")
+    body(f"{seed}_flat.reshape({w}.shape)", "j", "        ")
+    lines.append(f"        {seed}_flat[j] = 0.0")
+
+
+def _jacfwd_text(name, params, wrt, wrt_kinds, jvp_name, value_kind):
+    out_rank = value_kind[1] if is_array(value_kind) else 0
+    lines = [f"def {name}_jacfwd({', '.join(params)}, m0, m1):",
+             "    # one forward sweep per input element: column j of J is the tangent for seed e_j"]
+    zeros = [f"z_{w}" for w in wrt]
+    for w, kind, z in zip(wrt, wrt_kinds, zeros):
+        lines.append(f"    {z} = {_zero(w, kind)}")
+        lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
+    for k, (w, kind) in enumerate(zip(wrt, wrt_kinds)):
+        def body(seed, j, pad, k=k, w=w):
+            seeds = list(zeros)
+            seeds[k] = seed
+            lines.append(f"{pad}value, t_out = {jvp_name}({', '.join(params)}, {', '.join(seeds)})")
+            target = f"J_{w}[0, {j}]" if out_rank == 0 else f"J_{w}[:, {j}]"
+            lines.append(f"{pad}{target} = {_flat('t_out', out_rank)}")
+        _seed_loop(lines, w, kind, f"s_{w}", body)
+    lines.append(f"    return ({', '.join(f'J_{w}' for w in wrt)},)")
+    return "\n".join(lines) + "\n"
+
+
+def _jacrev_text(name, params, wrt, wrt_kinds, adjoint, out_kind):
+    out_rank = out_kind[1] if is_array(out_kind) else 0
+    lines = [f"def {name}_jacrev({', '.join(params)}, m0, m1):",
+             "    # one reverse sweep per output element: row i of J is uᵀJ for u = e_i"]
+    for w, kind in zip(wrt, wrt_kinds):
+        lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
+    lines.append("    u_flat = np.zeros(m0 * m1)")
+    lines.append("    for i in range(m0 * m1):")
+    lines.append("        u_flat[i] = 1.0")
+    u = {0: "1.0", 1: "u_flat", 2: "u_flat.reshape((m0, m1))"}[out_rank]
+    lines.append(f"        out = {adjoint}({', '.join(params)}, {u}, 1.0)")
+    for k, (w, kind) in enumerate(zip(wrt, wrt_kinds)):
+        rank = kind[1] if is_array(kind) else 0
+        target = f"J_{w}[i, :]" if rank else f"J_{w}[i, 0]"
+        lines.append(f"        {target} = {_flat(f'out[{k + 1}]', rank)}")
+    lines.append("        u_flat[i] = 0.0")
+    lines.append(f"    return ({', '.join(f'J_{w}' for w in wrt)},)")
+    return "\n".join(lines) + "\n"
+
+
+def _hessian_text(name, params, wrt, wrt_kinds, adjoint, diagonal):
+    lines = [f"def {name}_hessian({', '.join(params)}):",
+             "    # one Hessian-vector product (reverse over forward) per basis vector e_j"]
+    zeros = [f"z_{w}" for w in wrt]
+    for w, kind, z in zip(wrt, wrt_kinds, zeros):
+        lines.append(f"    {z} = {_zero(w, kind)}")
+    blocks = []
+    for a, (wa, ka) in enumerate(zip(wrt, wrt_kinds)):
+        if diagonal:
+            lines.append(f"    H_{wa}_{wa} = np.empty({_size(wa, ka)})")
+            blocks.append(f"H_{wa}_{wa}")
+            continue
+        for wb, kb in zip(wrt, wrt_kinds):
+            lines.append(f"    H_{wa}_{wb} = np.empty(({_size(wa, ka)}, {_size(wb, kb)}))")
+            blocks.append(f"H_{wa}_{wb}")
+    for b, (wb, kb) in enumerate(zip(wrt, wrt_kinds)):
+        def body(seed, j, pad, b=b, wb=wb):
+            seeds = list(zeros)
+            seeds[b] = seed
+            lines.append(f"{pad}out = {adjoint}({', '.join(params)}, {', '.join(seeds)}, 1.0)")
+            for a, (wa, ka) in enumerate(zip(wrt, wrt_kinds)):
+                rank = ka[1] if is_array(ka) else 0
+                if diagonal:
+                    if a == b:
+                        picked = f"{_flat(f'out[{a + 1}]', rank)}[{j}]" if rank else f"out[{a + 1}]"
+                        lines.append(f"{pad}H_{wa}_{wa}[{j}] = {picked}")
+                    continue
+                target = f"H_{wa}_{wb}[:, {j}]" if rank else f"H_{wa}_{wb}[0, {j}]"
+                lines.append(f"{pad}{target} = {_flat(f'out[{a + 1}]', rank)}")
+        _seed_loop(lines, wb, kb, f"s_{wb}", body)
+    lines.append(f"    return ({', '.join(blocks)},)")
+    return "\n".join(lines) + "\n"
