@@ -32,10 +32,15 @@ _NUMBA_ERRORS = (numba.core.errors.TypingError, numba.core.errors.LoweringError,
                  numba.core.errors.UnsupportedError)
 
 
-def grad(f=None, wrt=0, checkpoint=None):
+def grad(f=None, wrt=0, checkpoint=None, mode="rev"):
     """Gradient of scalar-valued `f` w.r.t. `wrt` (position, name or tuple).
 
     Usable as `grad(f)`, `@grad` or `@grad(wrt=("w", "b"))`.
+
+    mode="rev" (default): one reverse sweep; mode="fwd": one forward (tangent)
+    sweep per input element, in one compiled loop (cheaper for a few inputs
+    and long programs with much to tape). Either may be called inside another
+    function srcgrad differentiates (its derivative code is inlined there).
 
     `checkpoint=k` stores the state of each top-level `for` loop every k
     iterations instead of taping every iteration, and recomputes one segment
@@ -43,15 +48,15 @@ def grad(f=None, wrt=0, checkpoint=None):
     one more forward run of the loop); `checkpoint="sqrt"` picks k = √T.
     """
     if f is None:
-        return lambda func: grad(func, wrt, checkpoint)
-    return _GradFunction(f, wrt, with_value=False, checkpoint=checkpoint).wrapper
+        return lambda func: grad(func, wrt, checkpoint, mode)
+    return _GradFunction(f, wrt, with_value=False, checkpoint=checkpoint, mode=mode).wrapper
 
 
-def value_and_grad(f=None, wrt=0, checkpoint=None):
+def value_and_grad(f=None, wrt=0, checkpoint=None, mode="rev"):
     """Like `grad`, but the function returns `(value, gradient)`."""
     if f is None:
-        return lambda func: value_and_grad(func, wrt, checkpoint)
-    return _GradFunction(f, wrt, with_value=True, checkpoint=checkpoint).wrapper
+        return lambda func: value_and_grad(func, wrt, checkpoint, mode)
+    return _GradFunction(f, wrt, with_value=True, checkpoint=checkpoint, mode=mode).wrapper
 
 
 def source(g, *example_args, wrt=None):
@@ -167,9 +172,14 @@ def _central_difference(primal, values, pos, eps):
 
 # -- the gradient function object ---------------------------------------------------------
 class _GradFunction:
-    def __init__(self, f, wrt, with_value, public=True, checkpoint=None):
+    def __init__(self, f, wrt, with_value, public=True, checkpoint=None, mode="rev"):
         parsed = parse(f)                     # fails early on source-less functions
         self.f = parsed.func
+        if mode not in ("rev", "fwd"):
+            raise SrcgradError(f"mode={mode!r}", filename=_file(self.f), lineno=_line(self.f), construct="wrt",
+                               hint='use mode="rev" (reverse sweep) or mode="fwd" (forward sweeps)')
+        self.mode = mode
+        self.forward = None                   # mode="fwd": the Jacobian transform doing the sweeps
         self.checkpoint = check_option(checkpoint, _file(self.f), _line(self.f))
         pipeline.normalized(self.f)           # unsupported syntax is reported at once
         self.params = [p.name for p in inspect.signature(self.f).parameters.values()]
@@ -244,11 +254,29 @@ class _GradFunction:
 
     def call(self, *args, **kwargs):
         values, kinds = self.convert(args, kwargs)
+        if self.mode == "fwd":
+            return self.call_forward(values, kinds)
         compiled = self.compiled.get(kinds) or self.get(kinds)
         out = self.run(compiled, values)
         grads = tuple(_plain(g) for g in out[1:])
         result = grads[0] if self.single else grads
         return (float(out[0]), result) if self.with_value else result
+
+    def call_forward(self, values, kinds):
+        """mode="fwd": the gradient as the Jacobian of a scalar output, column by column."""
+        from .transforms import _Transform
+        if self.forward is None:
+            self.forward = _Transform(self.f, self.wrt if not self.single else self.wrt[0], "jacobian", mode="fwd")
+        shape = self.forward.output_shape(list(values), kinds)
+        if shape != ():
+            raise SrcgradError(f"{self.f.__name__} returns an array of shape {shape}; a gradient needs one scalar "
+                               "output", filename=_file(self.f), lineno=_line(self.f), construct="non-scalar output",
+                               hint="use jacobian for vector-valued functions")
+        result = self.forward.jacobian(list(values), kinds)
+        if not self.with_value:
+            return result
+        value = self.forward.gf.guarded(self.forward.get(("value", kinds)), *values)
+        return float(value), result
 
     def dispatchers(self):
         out = []
@@ -278,6 +306,10 @@ class _GradFunction:
         return wrapper
 
     def _numba_impl(self, numba_types):
+        if self.mode == "fwd":
+            raise SrcgradError(f"a mode=\"fwd\" gradient of {self.f.__name__} called from @njit code",
+                               filename=_file(self.f), lineno=_line(self.f), construct="numba call",
+                               hint="call it from Python, or use the default reverse mode inside @njit code")
         kinds = tuple(_kind_of_numba(t, name) for t, name in zip(numba_types, self.params))
         compiled = self.get(kinds)
         picks = [f"out[{k + 1}]" for k in range(len(self.wrt))]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import fence
+from . import fence, nesting
 from .array_calls import ARRAY_FUNCTIONS, ARRAY_METHODS
 from .parse import MISSING, parse
 from .program import Const, Name
@@ -94,6 +94,9 @@ class CallLowering:
             return self.op(polygamma_rule(node.args[0].value), (self.expr(node.args[1]),), node, target)
         if obj is range:
             raise self.error(node, "range() is only supported as a for-loop iterator", "range")
+        inner = nesting.inner_of(obj)
+        if inner is not None:                # grad/jvp of a user function: its derivative program, later
+            return nesting.lower(self, node, inner, (target,))
         obj = _python_function(obj)
         if inspect.isfunction(obj) and getattr(obj, "__srcgrad_nondifferentiable__", False):
             value = self.inline(obj, node, None)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import fence
+from . import fence, nesting
 from .array_calls import ArrayLowering
 from .calls import CallLowering, Scope, _python_function, local_names
 from .naming import Namer
@@ -236,6 +236,10 @@ class Normalizer(CallLowering, ArrayLowering):
             array = self.array_name(value.value)
             for k, name in enumerate(names):
                 self.op("shape", (Name(array), Const(k)), node, name)
+            return
+        inner = nesting.inner_of(self.resolve(value.func)) if isinstance(value, ast.Call) else None
+        if inner is not None and len(names) == len(target.elts):      # v, t = jvp_g(x, t_x)
+            nesting.lower(self, value, inner, tuple(names))
             return
         helper = _python_function(self.resolve(value.func)) if isinstance(value, ast.Call) else None
         if inspect.isfunction(helper) and len(names) == len(target.elts):

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import activity, fusion, jit, loopfuse, normalize, parse, scalarize, tangent, tape, typeinfer
+from . import activity, fusion, jit, loopfuse, nesting, normalize, parse, scalarize, tangent, tape, typeinfer
 from .errors import SrcgradError
 from .program import Name, Op, Return, walk
 from .reverse import Generator
@@ -148,7 +148,11 @@ def semantic(func, wrt, kinds):
     fn, namer = normalized(func)
     # an int passed for a wrt parameter is converted to float on entry
     kinds_in = [("float" if p in wrt and k == "int" else k) for p, k in zip(fn.params, kinds)]
-    return typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in)), namer, kinds_in
+    fn = typeinfer.shared_arguments(fn, typeinfer.infer(fn, kinds_in))
+    if nesting.has_derivatives(fn):      # grad/jvp of another function inside: its derivative program
+        namer = copy.deepcopy(namer)
+        fn = nesting.expand(fn, typeinfer.infer(fn, kinds_in), namer)
+    return fn, namer, kinds_in
 
 
 def build(func, wrt, kinds, value=True, checkpoint=None):

@@ -124,6 +124,9 @@ def op_type(stmt, types):
     arg_types = [_atom_type(a, types) for a in args]
     if op == "opaque":
         return _opaque_type(stmt, types)
+    if op == "derivative":          # grad/jvp of a user function (nesting.expand replaces it)
+        from . import nesting
+        return None if None in arg_types else nesting.output_type(stmt, arg_types)
     if op in INT_OPS:
         return "int"
     if op in ARRAY_OPS:
