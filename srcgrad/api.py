@@ -231,7 +231,7 @@ class _GradFunction:
 
     def guarded(self, compiled_function, *args):
         """Call generated code; its failures become errors located in the user's source."""
-        values = args
+        values = args[:len(self.params)]        # (the user's arguments: located by running f on them)
         try:
             return compiled_function(*args)
         except IndexError as exc:          # raised by the generated bounds checks
@@ -273,6 +273,7 @@ class _GradFunction:
                                "output", filename=_file(self.f), lineno=_line(self.f), construct="non-scalar output",
                                hint="use jacobian for vector-valued functions")
         result = self.forward.jacobian(list(values), kinds)
+        result = _plain(result) if self.single else tuple(_plain(g) for g in result)
         if not self.with_value:
             return result
         value = self.forward.gf.guarded(self.forward.get(("value", kinds)), *values)
@@ -322,7 +323,7 @@ class _GradFunction:
 
 
 def _plain(g):
-    return g if isinstance(g, np.ndarray) else float(g)
+    return g if isinstance(g, np.ndarray) and g.ndim else float(g)
 
 
 _FLOAT64 = np.dtype(np.float64)

@@ -592,4 +592,7 @@ def _always_returns(stmts):
             return True
         if isinstance(stmt, ast.If) and stmt.orelse and _always_returns(stmt.body) and _always_returns(stmt.orelse):
             return True
+        if isinstance(stmt, ast.While) and isinstance(stmt.test, ast.Constant) and stmt.test.value is True \
+                and "break" not in jumps(stmt):      # `while True:` left only by return
+            return True
     return False

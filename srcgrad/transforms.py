@@ -20,6 +20,9 @@ All are generated source compiled with Numba, like `grad`:
     array([[ 6.,  0.],
            [ 0., 12.]])
 """
+from dataclasses import dataclass
+
+import numba
 import numpy as np
 
 from . import jit, pipeline
@@ -44,14 +47,47 @@ def vjp(f, wrt=0):
     return _Transform(f, wrt, "vjp").wrapper
 
 
-def jacobian(f, wrt=0, mode="auto"):
+def jacobian(f, wrt=0, mode="auto", sparsity=None):
     """`jacobian(f, wrt)(*args)` -> J, shaped output.shape + input.shape (a tuple
     of them for a tuple `wrt`). mode="fwd": one forward sweep per input
     element; "rev": one reverse sweep per output element; "auto": whichever
-    needs fewer sweeps for these arguments. All sweeps run in one compiled loop."""
+    needs fewer sweeps for these arguments. All sweeps run in one compiled loop.
+
+    `sparsity`: where J may be non-zero, as a boolean matrix (or anything with
+    `.nonzero()`, e.g. a SciPy sparse matrix) of shape (output.size,
+    input.size), or for a tuple `wrt` one per parameter (columns of all of them
+    side by side, in wrt order). Then columns sharing no row are seeded
+    together (greedy colouring): one forward sweep per colour, and the result
+    is a `SparseJacobian` in CSR form over those columns."""
     if mode not in ("auto", "fwd", "rev"):
         raise SrcgradError(f"jacobian mode={mode!r}", construct="jacobian", hint='use "auto", "fwd" or "rev"')
-    return _Transform(f, wrt, "jacobian", mode=mode).wrapper
+    if sparsity is not None and mode == "rev":
+        raise SrcgradError("jacobian with a sparsity pattern seeds columns (forward mode)", construct="jacobian",
+                           hint='leave mode="auto" (or "fwd") with sparsity=')
+    return _Transform(f, wrt, "jacobian", mode=mode, sparsity=sparsity).wrapper
+
+
+@dataclass(frozen=True)
+class SparseJacobian:
+    """A Jacobian in CSR form: row r holds data[indptr[r]:indptr[r + 1]] at
+    columns indices[indptr[r]:indptr[r + 1]]; `colors` is the number of
+    forward sweeps it took."""
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple
+    colors: int
+
+    def toarray(self):
+        dense = np.zeros(self.shape)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        dense[rows, self.indices] = self.data
+        return dense
+
+    def tocsr(self):
+        """A scipy.sparse.csr_matrix (SciPy needed)."""
+        from scipy.sparse import csr_matrix
+        return csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def hvp(f, wrt=0):
@@ -72,10 +108,12 @@ def hessian(f, wrt=0, diagonal=False):
 class _Transform:
     """One derivative function of `f`: checks arguments, compiles per argument kinds."""
 
-    def __init__(self, f, wrt, what, mode="auto", diagonal=False):
+    def __init__(self, f, wrt, what, mode="auto", diagonal=False, sparsity=None):
         self.gf = _GradFunction(f, wrt, with_value=False, public=False)
         self.f, self.wrt, self.params, self.single = self.gf.f, self.gf.wrt, self.gf.params, self.gf.single
         self.what, self.mode, self.diagonal = what, mode, diagonal
+        self.sparsity = sparsity
+        self.pattern = None             # (rows, cols, colours, column counts per wrt), made on the first call
         self.compiled = {}
         self.shapes = {}
         self.wrapper = self._make_wrapper()
@@ -155,6 +193,8 @@ class _Transform:
         sizes = [int(np.size(values[self.params.index(w)])) for w in self.wrt]
         mode = self.mode
         out_shape = self.output_shape(values, kinds)
+        if self.sparsity is not None:
+            return self.sparse_jacobian(values, kinds, sizes, int(np.prod(out_shape)))
         if mode == "auto":
             mode = "fwd" if sum(sizes) <= int(np.prod(out_shape)) else "rev"
         driver = self.get((f"jac{mode}", kinds))
@@ -163,6 +203,21 @@ class _Transform:
         shaped = tuple(block.reshape(out_shape + np.shape(values[self.params.index(w)]))
                        for block, w in zip(blocks, self.wrt))
         return shaped[0] if self.single else shaped
+
+    def sparse_jacobian(self, values, kinds, sizes, m):
+        if self.pattern is None:
+            self.pattern = _colored_pattern(self.sparsity, self.single, sizes, m, self)
+        rows, cols, colors, ncolors = self.pattern
+        if len(colors) != sum(sizes):
+            raise self.bad(f"the sparsity pattern has {len(colors)} columns for inputs of {sum(sizes)} elements",
+                           "give one column per element of the wrt arguments")
+        per_wrt = np.split(colors, np.cumsum(sizes)[:-1])
+        driver = self.get(("jacsparse", kinds))
+        compressed = self.gf.guarded(driver, *values, *per_wrt, ncolors, m)
+        data = compressed[rows, colors[cols]]
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.add.at(indptr, rows + 1, 1)
+        return SparseJacobian(data, cols.copy(), np.cumsum(indptr), (m, sum(sizes)), ncolors)
 
     def hessian(self, values, kinds):
         driver = self.get(("hessian", kinds))
@@ -217,6 +272,10 @@ class _Transform:
             adjoint = f"{compiled.name}_adjoint"
             text = _jacrev_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, compiled.out_kind)
             return _driver(f"{self.f.__name__}_jacrev", text, [compiled.module_source], [adjoint])
+        if kind == "jacsparse":
+            compiled = self.get(("jvp", kinds))
+            text = _jacsparse_text(self.f.__name__, params, self.wrt, wrt_kinds, compiled.name, compiled.value_kind)
+            return _driver(f"{self.f.__name__}_jacsparse", text, [compiled.module_source], [compiled.name])
         compiled = self.get(("hvp", kinds))
         adjoint = f"{compiled.name}_adjoint"
         text = _hessian_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, self.diagonal)
@@ -261,6 +320,7 @@ _BUILDERS = {
     "value": _Transform.build_value,
     "jacfwd": lambda t, k: t.build_driver(k, "jacfwd"), "jacrev": lambda t, k: t.build_driver(k, "jacrev"),
     "hessian": lambda t, k: t.build_driver(k, "hessian"),
+    "jacsparse": lambda t, k: t.build_driver(k, "jacsparse"),
 }
 
 
@@ -394,3 +454,85 @@ def _hessian_text(name, params, wrt, wrt_kinds, adjoint, diagonal):
         _seed_loop(lines, wb, kb, f"s_{wb}", body)
     lines.append(f"    return ({', '.join(blocks)},)")
     return "\n".join(lines) + "\n"
+
+
+def _jacsparse_text(name, params, wrt, wrt_kinds, jvp_name, value_kind):
+    out_rank = value_kind[1] if is_array(value_kind) else 0
+    colors = [f"colors_{w}" for w in wrt]
+    lines = [f"def {name}_jacsparse({', '.join(params + colors)}, ncolors, m):",
+             "    # one forward sweep per colour: the columns of one colour share no row, so the tangent",
+             "    # of their summed seeds holds each of their entries in its own row"]
+    lines.append("    compressed = np.empty((m, ncolors))")
+    lines.append("    for c in range(ncolors):")
+    seeds = []
+    for w, kind, col in zip(wrt, wrt_kinds, colors):
+        if is_array(kind):
+            lines.append(f"        s_{w} = np.zeros({w}.size)")
+            lines.append(f"        for j in range({w}.size):")
+            lines.append(f"            if {col}[j] == c:")
+            lines.append(f"                s_{w}[j] = 1.0")
+            seeds.append(f"s_{w}.reshape({w}.shape)")
+        else:
+            seeds.append(f"(1.0 if {col}[0] == c else 0.0)")
+    lines.append(f"        value, t_out = {jvp_name}({', '.join(params)}, {', '.join(seeds)})")
+    target = "compressed[0, c]" if out_rank == 0 else "compressed[:, c]"
+    lines.append(f"        {target} = {_flat('t_out', out_rank)}")
+    lines.append("    return compressed")
+    return "\n".join(lines) + "\n"
+
+
+def _colored_pattern(sparsity, single, sizes, m, transform):
+    """(rows, cols of the non-zeros in row order, colour of each column, number of colours)."""
+    parts = [sparsity] if single else list(sparsity)
+    if len(parts) != len(sizes):
+        raise transform.bad(f"sparsity has {len(parts)} pattern(s) for {len(sizes)} wrt parameter(s)",
+                            "give one pattern per wrt parameter")
+    rows, cols, offset = [], [], 0
+    for part, size in zip(parts, sizes):
+        r, c = (np.asarray(a, dtype=np.int64) for a in part.nonzero())
+        shape = getattr(part, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != m or shape[1] != size:
+            raise transform.bad(f"a sparsity pattern of shape {shape} for a Jacobian block of shape {(m, size)}",
+                                "rows: the output's elements, columns: the parameter's elements (flattened)")
+        rows.append(r)
+        cols.append(c + offset)
+        offset += size
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    colors, ncolors = _greedy_colors(rows, cols, m, offset)
+    return rows, cols, colors, ncolors
+
+
+@numba.njit(cache=True)
+def _greedy_colors(rows, cols, m, n):
+    """Greedy distance-1 colouring of the columns: two columns sharing a row get different colours."""
+    row_start = np.zeros(m + 1, dtype=np.int64)
+    for r in rows:
+        row_start[r + 1] += 1
+    row_start = np.cumsum(row_start)
+    col_start = np.zeros(n + 1, dtype=np.int64)
+    for c in cols:
+        col_start[c + 1] += 1
+    col_start = np.cumsum(col_start)
+    col_rows = np.empty(rows.shape[0], dtype=np.int64)
+    fill = col_start[:-1].copy()
+    for k in range(rows.shape[0]):
+        col_rows[fill[cols[k]]] = rows[k]
+        fill[cols[k]] += 1
+    colors = -np.ones(n, dtype=np.int64)
+    stamp = -np.ones(n + 1, dtype=np.int64)
+    ncolors = 0
+    for j in range(n):
+        for k in range(col_start[j], col_start[j + 1]):
+            r = col_rows[k]
+            for q in range(row_start[r], row_start[r + 1]):
+                other = colors[cols[q]]
+                if other >= 0:
+                    stamp[other] = j
+        c = 0
+        while stamp[c] == j:
+            c += 1
+        colors[j] = c
+        ncolors = max(ncolors, c + 1)
+    return colors, ncolors

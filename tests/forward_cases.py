@@ -76,3 +76,24 @@ def mixed(x, y):
 def writes_its_argument(x):
     x[0] = x[0] * 2.0
     return x * x
+
+
+def neighbours(x, a):
+    """out[i] depends on x[i-1], x[i], x[i+1] and on a[i % 2]: a banded Jacobian plus two dense-ish columns."""
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        left = x[i - 1] if i > 0 else 0.0
+        right = x[i + 1] if i < n - 1 else 0.0
+        out[i] = left * x[i] + math.sin(right) * a[i % 2] + x[i] ** 3
+    return out
+
+
+def neighbours_pattern(n):
+    """Where the Jacobian of neighbours w.r.t. x and a may be non-zero."""
+    px = np.zeros((n, n), dtype=bool)
+    for i in range(n):
+        px[i, max(i - 1, 0):min(i + 2, n)] = True
+    pa = np.zeros((n, 2), dtype=bool)
+    pa[np.arange(n), np.arange(n) % 2] = True
+    return px, pa

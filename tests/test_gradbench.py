@@ -316,6 +316,48 @@ def test_ht(complicated):
     assert_close(jac, want, rtol=1e-5, atol=1e-7)
 
 
+PARTICLE_EXPECTED = 0.2071918746486116            # the evals' constants (kit PROTOCOL.md, section 6)
+SADDLE_EXPECTED = [8.246324826140356e-06] * 4
+
+
+def test_particle():
+    """The four nestings give the eval's constant; dF/dw of each (outer srcgrad derivative through
+    the Euler loop and the inner srcgrad gradient) against central differences of the primal."""
+    from benchmarks.gradbench.evals import particle
+    for function in ("rr", "ff", "fr", "rf"):
+        out = run(particle, function, {"w": 0.0, "min_runs": 1, "min_seconds": 0.0})
+        assert out == pytest.approx(PARTICLE_EXPECTED, rel=1e-12), function
+    w = 0.1
+    want = fd(particle.final_distance_r, (w,), 0)[0]
+    assert particle.final_distance_f(w) == pytest.approx(particle.final_distance_r(w), rel=1e-13)
+    for inner in ("r", "f"):
+        primal, adjoint = particle.REVERSE[inner].dispatchers(w)
+        value, d_rev = adjoint(w, 1.0)
+        tangent, _ = particle.FORWARD[inner].bind("jvp", w, extra=(1.0,))
+        value_fwd, d_fwd = tangent(w, 1.0)
+        assert value == value_fwd == pytest.approx(particle.final_distance_r(w), rel=1e-13)
+        assert primal(w) == pytest.approx(value, rel=1e-13)
+        assert d_rev == pytest.approx(want, rel=1e-6), f"r{inner}"
+        assert d_fwd == pytest.approx(want, rel=1e-6), f"f{inner}"
+
+
+def test_saddle():
+    """The four nestings give the eval's constant; grad_{p1} G of each (outer srcgrad derivative
+    through the inner gradient ascent) against central differences of the primal G."""
+    from benchmarks.gradbench.evals import saddle
+    for function in ("rr", "ff", "fr", "rf"):
+        out = run(saddle, function, {"start": [1.0, 1.0], "min_runs": 1, "min_seconds": 0.0})
+        assert_close(out, SADDLE_EXPECTED, rtol=1e-12, atol=0), function
+    args = (0.3, -0.2, 1.0, 1.0)                 # p1, then the ascent's start
+    want = fd(saddle.max_over_p2_r, args, (0, 1))[0:2]
+    assert_close(want, [0.6, -0.4], rtol=1e-6)   # G(p1) = |p1|^2 - |p2*|^2, p2* independent of p1
+    for inner in ("r", "f"):
+        _, adjoint = saddle.OUTER_REVERSE[inner].dispatchers(*args)
+        assert_close(adjoint(*args, 1.0)[1:], want, rtol=1e-6)
+        tangent, _ = saddle.OUTER_FORWARD[inner].bind("jvp", *args, extra=(1.0, 0.0))
+        assert_close([tangent(*args, 1.0, 0.0)[1], tangent(*args, 0.0, 1.0)[1]], want, rtol=1e-6)
+
+
 def test_unknown_function_is_an_error():
     from benchmarks.gradbench.evals import lse
     with pytest.raises(KeyError):

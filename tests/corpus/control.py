@@ -343,3 +343,15 @@ def unbounded_while_counters(x, b):
 
 case(unbounded_while_counters, args=(1.3, np.array([0.5, -1.5, 2.0, 40.0])), wrt="x",
      note="counters that give no bound: chunked while loops, as before")
+
+
+def halve_until_small(x):
+    y = x
+    while True:
+        y = y * 0.5
+        if y < 0.1:
+            return y * y
+
+
+case(halve_until_small, args=(1.0,), wrt="x", expect=lambda x: 2.0 * x / 256.0,
+     note="`while True:` left only by return (y = x/16 for x = 1): no fall-through path")
