@@ -1,4 +1,6 @@
 """Shared helpers of the GradBench evals: direct handles on srcgrad's compiled code."""
+import math
+
 import numba
 import numpy as np
 
@@ -45,12 +47,85 @@ class Differentiated:
         primal = _compiled_for(compiled.primal, values)
         return lambda: primal(*values)
 
+    def dispatchers(self, *args):
+        """``(primal, adjoint)``: the compiled Numba dispatchers for the kinds of ``args``, to be
+        called on other arguments of the same kinds: ``primal(*a)`` -> ``f(*a)`` and
+        ``adjoint(*a, 1.0)`` -> ``(value, *gradients)``."""
+        compiled, values = self._compiled(args)
+        return _compiled_for(compiled.primal, values), _compiled_for(compiled.adjoint, values + (1.0,))
+
+
+class Transformed:
+    """A derivative transform of srcgrad (``srcgrad.jvp``/``hvp``/``jacobian``/... of ``f``) with
+    direct access to its compiled code, as ``Differentiated`` for ``value_and_grad``.
+
+    ``bind(kind, *args)`` converts the primal arguments once (outside the timed region) and
+    returns ``(compiled, values)``: the Numba dispatcher srcgrad compiled for these argument
+    kinds and the converted arguments. ``kind`` is ``"jvp"`` (``compiled(*values, *tangents)``
+    -> ``(value, tangent)``), ``"hvp"`` (``compiled(*values, *vectors, 1.0)`` ->
+    ``(_, *H·v)``), ``"jacfwd"``/``"jacrev"`` (``compiled(*values, m0, m1)`` -> one
+    ``(m0*m1, size)`` block per wrt parameter) or ``"value"`` (the primal alone).
+    """
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+        self.transform = wrapper.__srcgrad_transform__
+
+    def bind(self, kind, *args, extra=()):
+        values, kinds = self.transform.gf.convert(args)
+        values = tuple(values)
+        compiled = self.transform.get((kind, kinds))
+        dispatcher = {"jvp": lambda c: c.jvp, "hvp": lambda c: c.adjoint}.get(kind, lambda c: c)(compiled)
+        return _compiled_for(dispatcher, values + tuple(extra)), values
+
 
 def _compiled_for(dispatcher, args):
     """The Numba dispatcher, compiled (or loaded from its cache) for these arguments' types now,
     not lazily in the first timed call."""
     dispatcher.compile(tuple(numba.typeof(a) for a in args))
     return dispatcher
+
+
+def argmin(objective, gradient, x):
+    """The gradient descent of GradBench's ``particle`` and ``saddle`` (kit ``src/cpp/gradbench/gd.hpp``,
+    ``multivariate_argmin``), step for step: the evals' expected constants depend on it.
+
+    ``x``: the start, a tuple of floats; ``objective(x)`` -> float, ``gradient(x)`` -> tuple of floats.
+    """
+    fx = objective(x)
+    g = gradient(x)
+    i = 0
+    eta = 1e-5
+    while True:
+        if math.sqrt(_sum_of_squares(g)) <= 1e-5:
+            return x
+        if i == 10:
+            eta *= 2
+            i = 0
+            continue
+        x_new = tuple(xj - eta * gj for xj, gj in zip(x, g))
+        if math.sqrt(_sum_of_squares(tuple(a - b for a, b in zip(x, x_new)))) <= 1e-5:
+            return x
+        f_new = objective(x_new)
+        if f_new < fx:
+            x, fx = x_new, f_new
+            g = gradient(x)
+            i += 1
+        else:
+            eta /= 2
+            i = 0
+
+
+def argmax(objective, gradient, x):
+    """gd.hpp's ``multivariate_argmax``: ``argmin`` of the negated objective and gradient."""
+    return argmin(lambda y: -objective(y), lambda y: tuple(-gj for gj in gradient(y)), x)
+
+
+def _sum_of_squares(v):
+    acc = 0.0
+    for a in v:
+        acc += a * a
+    return acc
 
 
 def _flatten(value_grads):
