@@ -276,8 +276,7 @@ class _GradFunction:
         result = _plain(result) if self.single else tuple(_plain(g) for g in result)
         if not self.with_value:
             return result
-        value = self.forward.gf.guarded(self.forward.get(("value", kinds)), *values)
-        return float(value), result
+        return float(self.forward.value(list(values), kinds)), result
 
     def dispatchers(self):
         out = []

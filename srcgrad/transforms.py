@@ -182,8 +182,18 @@ class _Transform:
         primal, remembered per argument shapes (and int values, which may size arrays)."""
         key = (kinds,) + tuple(np.shape(v) if np.ndim(v) else (v if isinstance(v, int) else None) for v in values)
         if key not in self.shapes:
-            self.shapes[key] = np.shape(self.gf.guarded(self.get(("value", kinds)), *values))
+            self.shapes[key] = np.shape(self.value(values, kinds))
         return self.shapes[key]
+
+    def value(self, values, kinds):
+        """f(*values) by compiled code: the forward-mode program with zero
+        tangents where forward sweeps follow (no second program to compile),
+        else the primal alone."""
+        if self.what == "jacobian" and (self.mode == "fwd" or self.sparsity is not None):
+            zeros = [np.zeros(np.shape(values[self.params.index(w)])) if np.ndim(values[self.params.index(w)])
+                     else 0.0 for w in self.wrt]
+            return self.gf.guarded(self.get(("jvp", kinds)).jvp, *values, *zeros)[0]
+        return self.gf.guarded(self.get(("value", kinds)), *values)
 
     def picked(self, grads):
         grads = tuple(_plain(g) for g in grads)
