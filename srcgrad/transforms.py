@@ -158,7 +158,7 @@ class _Transform:
                         for t, w in zip(tangents, self.wrt)]
             compiled = self.get(("jvp", kinds))
             value, t_out = self.gf.guarded(compiled.jvp, *values, *tangents)
-            return _plain(value), _plain(t_out)
+            return _unshared(value, values, tangents), _unshared(t_out, values, tangents)
         if self.what == "vjp":
             values, kinds, (u,) = self.split(args, 1)
             compiled = self.get(("vjp", kinds))
@@ -271,24 +271,27 @@ class _Transform:
         return _driver(name, text, [], [])
 
     def build_driver(self, kinds, kind):
-        params = list(self.params)
-        wrt_kinds = [_floated(self, kinds)[params.index(w)] for w in self.wrt]
+        wrt_kinds = [_floated(self, kinds)[self.params.index(w)] for w in self.wrt]
+        # the driver's parameters are f's, each with a trailing underscore: its own names (i, j, m0, out…)
+        # never end in one, so no parameter name of f can collide with them
+        params = [f"{p}_" for p in self.params]
+        wrt = tuple(f"{w}_" for w in self.wrt)
         if kind == "jacfwd":
             compiled = self.get(("jvp", kinds))
-            text = _jacfwd_text(self.f.__name__, params, self.wrt, wrt_kinds, compiled.name, compiled.value_kind)
+            text = _jacfwd_text(self.f.__name__, params, wrt, wrt_kinds, compiled.name, compiled.value_kind)
             return _driver(f"{self.f.__name__}_jacfwd", text, [compiled.module_source], [compiled.name])
         if kind == "jacrev":
             compiled = self.get(("vjp", kinds))
             adjoint = f"{compiled.name}_adjoint"
-            text = _jacrev_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, compiled.out_kind)
+            text = _jacrev_text(self.f.__name__, params, wrt, wrt_kinds, adjoint, compiled.out_kind)
             return _driver(f"{self.f.__name__}_jacrev", text, [compiled.module_source], [adjoint])
         if kind == "jacsparse":
             compiled = self.get(("jvp", kinds))
-            text = _jacsparse_text(self.f.__name__, params, self.wrt, wrt_kinds, compiled.name, compiled.value_kind)
+            text = _jacsparse_text(self.f.__name__, params, wrt, wrt_kinds, compiled.name, compiled.value_kind)
             return _driver(f"{self.f.__name__}_jacsparse", text, [compiled.module_source], [compiled.name])
         compiled = self.get(("hvp", kinds))
         adjoint = f"{compiled.name}_adjoint"
-        text = _hessian_text(self.f.__name__, params, self.wrt, wrt_kinds, adjoint, self.diagonal)
+        text = _hessian_text(self.f.__name__, params, wrt, wrt_kinds, adjoint, self.diagonal)
         return _driver(f"{self.f.__name__}_hessian", text, [compiled.module_source], [adjoint])
 
     def _make_wrapper(self):
@@ -347,6 +350,15 @@ class _WithKind:
 def _floated(transform, kinds):
     """Kinds with int wrt arguments as floats (they are converted on entry)."""
     return tuple("float" if p in transform.wrt and k == "int" else k for p, k in zip(transform.params, kinds))
+
+
+def _unshared(x, *argument_lists):
+    """x as a float, or an array of its own: never a view of an argument (f(x) = x returns x's tangent)."""
+    x = _plain(x)
+    if isinstance(x, np.ndarray) and any(isinstance(a, np.ndarray) and np.may_share_memory(x, a)
+                                         for args in argument_lists for a in args):
+        return x.copy()
+    return x
 
 
 def _plain(x):

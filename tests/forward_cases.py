@@ -97,3 +97,8 @@ def neighbours_pattern(n):
     pa = np.zeros((n, 2), dtype=bool)
     pa[np.arange(n), np.arange(n) % 2] = True
     return px, pa
+
+
+def row_of(A, i):
+    """A row (a view) of a matrix; its parameter `i` has the name the Jacobian driver loops use."""
+    return A[i] * 1.0

@@ -96,6 +96,14 @@ def test_jacobian_auto_picks_fewer_sweeps_and_agrees():
     np.testing.assert_allclose(J, _fd_jacobian(fc.lotka_volterra, (p, y0), 0), rtol=1e-6, atol=1e-8)
 
 
+def test_jacobian_drivers_do_not_clash_with_parameter_names():
+    A = np.arange(12.0).reshape(3, 4)
+    want = np.zeros((4, 3, 4))
+    want[np.arange(4), 1, np.arange(4)] = 1.0
+    for mode in ("fwd", "rev"):
+        np.testing.assert_array_equal(srcgrad.jacobian(fc.row_of, wrt="A", mode=mode)(A, 1), want)
+
+
 def test_jacobian_of_a_scalar_function_is_its_gradient():
     x = np.array([0.3, -0.7, 1.1, 0.4])
     J = srcgrad.jacobian(fc.rosenbrock, mode="fwd")(x)
@@ -111,6 +119,17 @@ def test_forward_mode_never_mutates_arguments_or_tangents():
     np.testing.assert_array_equal(t, t0)
     np.testing.assert_allclose(value, [4.0, 4.0, 9.0])
     np.testing.assert_allclose(t_out, [8.0 * 1.0 * 0.5, 2 * 2.0 * -1.0, 2 * 3.0 * 2.0])
+
+
+def test_results_never_share_memory_with_arguments():
+    x, t = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    value, tangent = srcgrad.jvp(_identity)(x, t)
+    np.testing.assert_array_equal(tangent, t)
+    assert not np.shares_memory(value, x) and not np.shares_memory(tangent, t)
+
+
+def _identity(x):
+    return x
 
 
 def test_scalar_results_are_python_floats():
