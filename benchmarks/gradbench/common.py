@@ -61,7 +61,8 @@ class Transformed:
 
     ``bind(kind, *args)`` converts the primal arguments once (outside the timed region) and
     returns ``(compiled, values)``: the Numba dispatcher srcgrad compiled for these argument
-    kinds and the converted arguments. ``kind`` is ``"jvp"`` (``compiled(*values, *tangents)``
+    kinds and the converted arguments. ``kind`` is ``"vjp"`` (``compiled(*values, u, 1.0)`` ->
+    ``(_, *uᵀJ)``), ``"jvp"`` (``compiled(*values, *tangents)``
     -> ``(value, tangent)``), ``"hvp"`` (``compiled(*values, *vectors, 1.0)`` ->
     ``(_, *H·v)``), ``"jacfwd"``/``"jacrev"`` (``compiled(*values, m0, m1)`` -> one
     ``(m0*m1, size)`` block per wrt parameter) or ``"value"`` (the primal alone).
@@ -75,7 +76,8 @@ class Transformed:
         values, kinds = self.transform.gf.convert(args)
         values = tuple(values)
         compiled = self.transform.get((kind, kinds))
-        dispatcher = {"jvp": lambda c: c.jvp, "hvp": lambda c: c.adjoint}.get(kind, lambda c: c)(compiled)
+        dispatcher = {"jvp": lambda c: c.jvp, "hvp": lambda c: c.adjoint, "vjp": lambda c: c.adjoint}.get(
+            kind, lambda c: c)(compiled)
         return _compiled_for(dispatcher, values + tuple(extra)), values
 
 

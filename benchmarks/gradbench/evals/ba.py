@@ -10,17 +10,20 @@ input is expanded to the full problem first (n cameras, m points, p weights,
 observation i linking camera ``i mod n`` with point ``i mod m``), outside the
 timed region, as the reference's ``from_json`` does.
 
-The Jacobian (3p rows, 11n + 3m + p columns) comes from forward mode on
-compressed seeds (column colouring): every residual row touches exactly one
-camera, one point and one weight, so the columns "parameter k of camera c" for
-all c share no row and can be seeded together. One ``srcgrad.jvp`` sweep per
-colour (11 camera parameters, 3 point coordinates, 1 weight: 15 sweeps) gives,
-in row i of its tangent, the derivative of observation i's residuals w.r.t.
-parameter k of *its* camera (point, weight). These compressed columns are
-scattered into the values of the CSR layout of the protocol (``csr_structure``
-gives its row pointers and column indices) (15 entries per
-reprojection row, in the order camera 0..10, point 0..2, weight; one per weight
-row). No derivative is written by hand.
+The Jacobian (3p rows, 11n + 3m + p columns) comes from reverse mode on
+per-observation copies of the parameters, as bundle adjusters build their
+Jacobians residual block by residual block: ``cams[obs[i, 0]]`` and
+``X[obs[i, 1]]`` are gathered into (p, 11) and (p, 3) arrays (inside the timed
+region) and ``ba_residuals`` is evaluated on them with observation i linking
+camera copy i and point copy i. Then no parameter copy is shared between
+observations, so one ``srcgrad.vjp`` sweep with the cotangent "1 in column k of
+every row" gives, in row i of each copy's δ, the derivatives of residual
+``err[i, k]`` w.r.t. observation i's camera, point and weight: three reverse
+sweeps (x, y and weight residuals) give every non-zero. They are written into
+the values of the protocol's CSR layout (``csr_structure``: 15 entries per
+reprojection row, camera 0..10, point 0..2, weight; one per weight row). No
+derivative is written by hand. (Before: one forward sweep per column colour,
+15 sweeps each rerunning the primal: 2.2-3.9x the C++ tool.)
 """
 import numba
 import numpy as np
@@ -74,7 +77,7 @@ def ba_residuals(cams, X, w, feats, obs):
     return err
 
 
-JVP = Transformed(srcgrad.jvp(ba_residuals, wrt=("cams", "X", "w")))
+VJP = Transformed(srcgrad.vjp(ba_residuals, wrt=("cams", "X", "w")))
 
 
 def expand(input):
@@ -120,31 +123,30 @@ def csr_structure(obs, n, m):
 def bind_jacobian(cams, X, w, feats, obs):
     """A zero-argument callable returning the CSR arrays (rows, cols, vals) of the Jacobian."""
     n, m, p = cams.shape[0], X.shape[0], w.shape[0]
-    zero_c, zero_x, zero_w = np.zeros(cams.shape), np.zeros(X.shape), np.zeros(w.shape)
-    jvp, values = JVP.bind("jvp", cams, X, w, feats, obs, extra=(zero_c, zero_x, zero_w))
+    own = np.stack((np.arange(p), np.arange(p)), axis=1)      # observation i: camera copy i, point copy i
+    cotangents = [np.zeros((p, 3)) for _ in range(3)]
+    for k, u in enumerate(cotangents):
+        u[:, k] = 1.0                                          # residual column k of every observation
+    vjp, _ = VJP.bind("vjp", cams[obs[:, 0]], X[obs[:, 1]], w, feats, own, extra=(cotangents[0], 1.0))
     csr_structure(obs[:1], n, m)                   # compiled (or loaded) outside the timed region
 
     def jacobian():
         rows, cols = csr_structure(obs, n, m)
+        cam_copies, point_copies = cams[obs[:, 0]], X[obs[:, 1]]
         vals = np.empty(31 * p)
         blocks = vals[:30 * p].reshape(p, 2, NCAM + 4)   # observation i, row e_ix / e_iy, entry
-        for k in range(NCAM):                      # colour k: parameter k of every camera
-            seed = np.zeros((n, NCAM))
-            seed[:, k] = 1.0
-            blocks[:, :, k] = jvp(*values, seed, zero_x, zero_w)[1][:, :2]
-        for k in range(3):                         # colour 11 + k: coordinate k of every point
-            seed = np.zeros((m, 3))
-            seed[:, k] = 1.0
-            blocks[:, :, NCAM + k] = jvp(*values, zero_c, seed, zero_w)[1][:, :2]
-        tangent = jvp(*values, zero_c, zero_x, np.ones(p))[1]       # colour 14: every weight
-        blocks[:, :, NCAM + 3] = tangent[:, :2]
-        vals[30 * p:] = tangent[:, 2]
+        for k in range(2):
+            _, d_cams, d_points, d_w = vjp(cam_copies, point_copies, w, feats, own, cotangents[k], 1.0)
+            blocks[:, k, :NCAM] = d_cams
+            blocks[:, k, NCAM:NCAM + 3] = d_points
+            blocks[:, k, NCAM + 3] = d_w
+        vals[30 * p:] = vjp(cam_copies, point_copies, w, feats, own, cotangents[2], 1.0)[3]
         return rows, cols, vals
     return jacobian
 
 
 def bind_objective(cams, X, w, feats, obs):
-    value, values = JVP.bind("value", cams, X, w, feats, obs)
+    value, values = VJP.bind("value", cams, X, w, feats, obs)
     return lambda: value(*values)
 
 
