@@ -1,18 +1,21 @@
 """GradBench ``kmeans``: the k-means cost and its Newton direction.
 
 ``kmeans_cost(points, centroids) = sum_i min_j |P_i - C_j|^2``, written as the two
-steps of k-means: the assignment (for each point, the index of its nearest centroid,
-found by a loop over the centroids with an element loop per squared distance, as the
-reference ``src/cpp/gradbench/evals/kmeans.hpp`` does), then the sum of the squared
-distances of the points to their assigned centroids, which is the minimum. The same
-function as ``closest = min(closest, dist); cost += closest`` (also measured): there
-srcgrad tapes one branch flag per (point, centroid) pair and walks them back in the
-backward sweep, and its gradient and Hessian-vector product cost 3.2x and 4.5x the
-primal; here the assignment carries no derivative (an integer array), so both cost
-1.05-1.15x the primal.
+steps of k-means: the assignment ``nearest_centroids`` (for each point, the index of
+its nearest centroid, found by a loop over the centroids with an element loop per
+squared distance, as the reference ``src/cpp/gradbench/evals/kmeans.hpp`` does), then
+``assigned_cost``, the sum of the squared distances of the points to their assigned
+centroids, which is the minimum. The same function as ``closest = min(closest, dist);
+cost += closest`` (also measured): there srcgrad tapes one branch flag per (point,
+centroid) pair and walks them back in the backward sweep (gradient 3.2x, Hessian-vector
+product 4.5x the primal).
 
 ``dir`` is ``J / H`` elementwise, J the gradient of the cost w.r.t. the centroids
-(``srcgrad.value_and_grad``) and H the diagonal of its Hessian. H is obtained by
+and H the diagonal of its Hessian. Away from ties (the protocol's inputs) the nearest
+assignment does not change under a small move of the centroids, so J and H are the
+derivatives of ``assigned_cost`` with the assignment computed once per evaluation
+(by the primal's own step, compiled with Numba) and held: J by
+``srcgrad.value_and_grad``, H by
 one Hessian-vector product with the all-ones vector (``srcgrad.hvp``, reverse
 over forward): ``H @ 1`` is the vector of the row sums of H, and the Hessian of
 this cost is diagonal — away from ties each point's term is ``|P_i - C_j*|^2``
@@ -25,16 +28,19 @@ of the reference is what srcgrad's J / H reproduces.
 """
 import math
 
+import numba
 import numpy as np
 
 import srcgrad
 from benchmarks.gradbench.common import Differentiated, Transformed, floats, to_float, to_list
 
 
-def kmeans_cost(points, centroids):
+def nearest_centroids(points, centroids):
+    """The assignment step: for each point, the index of its nearest centroid (a loop over the
+    centroids with an element loop per squared distance, as the reference)."""
     n, d = points.shape
     k = centroids.shape[0]
-    nearest = np.zeros(n, dtype=np.int64)        # assignment step: the nearest centroid of each point
+    nearest = np.zeros(n, dtype=np.int64)
     for i in range(n):
         closest = math.inf
         for j in range(k):
@@ -45,7 +51,13 @@ def kmeans_cost(points, centroids):
             if dist < closest:
                 closest = dist
                 nearest[i] = j
-    cost = 0.0                                   # sum_i min_j |P_i - C_j|^2 = sum_i |P_i - C_nearest(i)|^2
+    return nearest
+
+
+def assigned_cost(points, centroids, nearest):
+    """sum_i |P_i - C_nearest(i)|^2: the cost once the points are assigned."""
+    n, d = points.shape
+    cost = 0.0
     for i in range(n):
         for l in range(d):
             r = points[i, l] - centroids[nearest[i], l]
@@ -53,8 +65,15 @@ def kmeans_cost(points, centroids):
     return cost
 
 
+def kmeans_cost(points, centroids):
+    """sum_i min_j |P_i - C_j|^2 = the cost of the nearest assignment."""
+    return assigned_cost(points, centroids, nearest_centroids(points, centroids))
+
+
 COST = Differentiated(kmeans_cost, wrt="centroids")
-HVP = Transformed(srcgrad.hvp(kmeans_cost, wrt="centroids"))
+ASSIGNED = Differentiated(assigned_cost, wrt="centroids")
+HVP = Transformed(srcgrad.hvp(assigned_cost, wrt="centroids"))
+assign = numba.njit(cache=True)(nearest_centroids)     # the primal's own step, compiled (not differentiated)
 
 
 def _args(input):
@@ -64,14 +83,18 @@ def _args(input):
 
 
 def bind_dir(points, centroids):
-    """A zero-argument callable computing J / H at (points, centroids)."""
-    value_and_grad = COST.bind_value_and_grad(points, centroids)
+    """A zero-argument callable computing J / H at (points, centroids): the points are assigned
+    once, then J and H are derivatives of the assigned cost (the min's own derivatives away
+    from ties, where the assignment does not change)."""
+    nearest = assign(points, centroids)
+    value_and_grad = ASSIGNED.dispatchers(points, centroids, nearest)[1]
     ones = np.ones(centroids.shape)
-    hvp, values = HVP.bind("hvp", points, centroids, extra=(ones, 1.0))
+    hvp, values = HVP.bind("hvp", points, centroids, nearest, extra=(ones, 1.0))
 
     def direction():
-        J = value_and_grad()[1]
-        H = hvp(*values, ones, 1.0)[1]         # H @ 1 = diag(H): the Hessian is diagonal
+        nearest = assign(points, centroids)
+        J = value_and_grad(points, centroids, nearest, 1.0)[1]
+        H = hvp(points, centroids, nearest, ones, 1.0)[1]     # H @ 1 = diag(H): the Hessian is diagonal
         return J / H
     return direction
 
