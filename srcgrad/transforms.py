@@ -56,9 +56,10 @@ def jacobian(f, wrt=0, mode="auto", sparsity=None):
     `sparsity`: where J may be non-zero, as a boolean matrix (or anything with
     `.nonzero()`, e.g. a SciPy sparse matrix) of shape (output.size,
     input.size), or for a tuple `wrt` one per parameter (columns of all of them
-    side by side, in wrt order). Then columns sharing no row are seeded
-    together (greedy colouring): one forward sweep per colour, and the result
-    is a `SparseJacobian` in CSR form over those columns."""
+    side by side, in wrt order); or "detect": found once, on the first call,
+    from two dense Jacobians at slightly moved arguments. Then columns sharing
+    no row are seeded together (greedy colouring): one forward sweep per
+    colour, and the result is a `SparseJacobian` in CSR form over those columns."""
     if mode not in ("auto", "fwd", "rev"):
         raise SrcgradError(f"jacobian mode={mode!r}", construct="jacobian", hint='use "auto", "fwd" or "rev"')
     if sparsity is not None and mode == "rev":
@@ -216,7 +217,8 @@ class _Transform:
 
     def sparse_jacobian(self, values, kinds, sizes, m):
         if self.pattern is None:
-            self.pattern = _colored_pattern(self.sparsity, self.single, sizes, m, self)
+            sparsity = self.detected(values, kinds, m) if isinstance(self.sparsity, str) else self.sparsity
+            self.pattern = _colored_pattern(sparsity, self.single, sizes, m, self)
         rows, cols, colors, ncolors = self.pattern
         if len(colors) != sum(sizes):
             raise self.bad(f"the sparsity pattern has {len(colors)} columns for inputs of {sum(sizes)} elements",
@@ -228,6 +230,25 @@ class _Transform:
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.add.at(indptr, rows + 1, 1)
         return SparseJacobian(data, cols.copy(), np.cumsum(indptr), (m, sum(sizes)), ncolors)
+
+    def detected(self, values, kinds, m):
+        """sparsity="detect": the non-zeros of two dense Jacobians (one forward sweep per
+        input element), at the first call's arguments moved by small random amounts
+        (a derivative that vanishes there by coincidence would otherwise look structural)."""
+        rng = np.random.default_rng(0)
+        driver = self.get(("jacfwd", kinds))
+        found = None
+        for _ in range(2):
+            moved = list(values)
+            for w in self.wrt:
+                k = self.params.index(w)
+                x = np.asarray(values[k], dtype=np.float64)
+                step = 1e-3 * (np.abs(x) + 1.0) * rng.uniform(0.5, 1.0, size=x.shape)
+                moved[k] = x + step if x.ndim else float(x + step)
+            blocks = self.gf.guarded(driver, *moved, m, 1)
+            nonzero = [np.asarray(b) != 0.0 for b in blocks]
+            found = nonzero if found is None else [a | b for a, b in zip(found, nonzero)]
+        return found[0] if self.single else tuple(found)
 
     def hessian(self, values, kinds):
         driver = self.get(("hessian", kinds))

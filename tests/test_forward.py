@@ -162,6 +162,15 @@ def test_sparse_jacobian_by_colouring_matches_the_dense_one():
     np.testing.assert_allclose(dense_x, _fd_jacobian(fc.neighbours, (x, a), 0), rtol=1e-6, atol=1e-8)
     single = srcgrad.jacobian(fc.neighbours, wrt="x", sparsity=px)(x, a)
     np.testing.assert_allclose(single.toarray(), dense_x, rtol=1e-15)
+    detecting = srcgrad.jacobian(fc.neighbours, wrt=("x", "a"), sparsity="detect")
+    x0 = x.copy()
+    x0[4] = 0.0                            # ∂out[3]/∂x[4] = x[3] + ..., ∂out[5]/∂x[4] = x[5]: not zero;
+    for args in ((x0, a), (x, a)):         # ∂out[4]/∂x[4] = x[3] + 3 x[4]^2 stays found though x[4] = 0 at first
+        found = detecting(*args)
+        # (one entry fewer than the pattern given above: ∂out[8]/∂a[0] = sin(0), zero for every x)
+        assert found.colors == 4 and found.indices.shape[0] == sparse.indices.shape[0] - 1
+        np.testing.assert_allclose(found.toarray(), srcgrad.jacobian(fc.neighbours, wrt=("x", "a"), sparsity=(px, pa))(
+            *args).toarray(), rtol=1e-15)
     with pytest.raises(srcgrad.SrcgradError, match="pattern of shape"):
         srcgrad.jacobian(fc.neighbours, wrt="x", sparsity=px[:, :4])(x, a)
 
