@@ -8,7 +8,8 @@ call sharing a call id); once the argument kinds are known, `expand` (run by
 - `jvp(g, wrt)(x…, t…)`: g's tangent program (`tangent`), inlined;
 - `grad(g, wrt)(x…)` (mode "rev"): g's reverse sweep written as ops of the
   rule table: g's steps in SSA form, then each step's δ templates, last step
-  first (straight-line scalar code: the reverse sweep needs no tape there);
+  first (straight-line scalar code: the reverse sweep needs no tape there;
+  for g with loops or branches, the same gradient by tangent sweeps, below);
 - `grad(g, wrt, mode="fwd")(x…)`: one tangent program per wrt input element,
   seeded with e_i.
 
@@ -166,11 +167,17 @@ def _program(inner, stmt, types, namer):
     fn_types = typeinfer.run(fn, kinds_in)
     reason = _not_straight_line(fn, fn_types)
     if reason:
-        raise SrcgradError(f"grad of {inner.func.__name__} is called inside differentiated code, and {reason}: "
-                           "srcgrad writes an inner reverse sweep as plain operations only for straight-line "
-                           "scalar code", filename=stmt.loc.filename, lineno=stmt.loc.lineno,
-                           construct="nested reverse mode",
-                           hint=f"use srcgrad.grad({inner.func.__name__}, ..., mode=\"fwd\") for the inner gradient")
+        # srcgrad writes an inner reverse sweep as plain operations for straight-line scalar code only
+        # (loops would need the tape as a program); the same gradient comes from tangent sweeps
+        params = inner.params()
+        if any(is_array(callee_kinds[params.index(w)]) for w in inner.wrt):
+            raise SrcgradError(f"grad of {inner.func.__name__} is called inside differentiated code, and {reason}: "
+                               "srcgrad writes an inner reverse sweep as plain operations only for straight-line "
+                               "scalar code, and computes other inner gradients by forward sweeps, which need "
+                               "scalar wrt parameters", filename=stmt.loc.filename, lineno=stmt.loc.lineno,
+                               construct="nested reverse mode",
+                               hint="pass the array's components as scalars, or use jvp with your own seeds")
+        return _forward_gradient(inner, callee_kinds, args, namer, prefix, stmt)
     body, outputs = _reverse_sweep(fn, fn_types, inner.wrt, namer, stmt)
     return _inline(fn.params, tuple(body), outputs, args, namer, prefix, callee_kinds, stmt.loc)
 
