@@ -21,7 +21,7 @@ the Euler loop and through the inner gradient:
   ``srcgrad.jvp(F, wrt="w")`` with tangent 1 (one forward sweep: the gradient of a
   function of one scalar).
 
-``final_distance_r`` and ``final_distance_f`` are the same primal; they differ only in
+``final_distance_r`` and ``final_distance_f`` are one primal (``flight_with``); they differ only in
 which inner gradient object they call. The descent is a Python loop over srcgrad's
 compiled code: ``F`` by the compiled primal, ``dF/dw`` by the compiled adjoint or
 tangent code.
@@ -40,40 +40,29 @@ force_rev = srcgrad.grad(potential, wrt=("x0", "x1"))                 # inner re
 force_fwd = srcgrad.grad(potential, wrt=("x0", "x1"), mode="fwd")     # inner forward mode
 
 
-def final_distance_r(w):
-    """F(w) with the inner gradient in reverse mode."""
-    x0, x1 = 0.0, 8.0
-    v0, v1 = 0.75, 0.0
-    dt = 0.1
-    while True:
-        g0, g1 = force_rev(x0, x1, w)         # acceleration = -grad_x potential
-        x0 = x0 + dt * v0
-        x1 = x1 + dt * v1
-        if x1 <= 0.0:
-            break
-        v0 = v0 - dt * g0
-        v1 = v1 - dt * g1
-    dt_f = -x1 / v1                           # back to the crossing of the x axis
-    return (x0 + dt_f * v0) ** 2
+def flight_with(force):
+    """F with the given inner gradient of the potential (srcgrad reads it from the closure)."""
+
+    def final_distance(w):
+        """F(w): the square of the abscissa where the particle crosses the x axis."""
+        x0, x1 = 0.0, 8.0
+        v0, v1 = 0.75, 0.0
+        dt = 0.1
+        while True:
+            g0, g1 = force(x0, x1, w)             # acceleration = -grad_x potential
+            x0 = x0 + dt * v0
+            x1 = x1 + dt * v1
+            if x1 <= 0.0:
+                break
+            v0 = v0 - dt * g0
+            v1 = v1 - dt * g1
+        dt_f = -x1 / v1                           # back to the crossing of the x axis
+        return (x0 + dt_f * v0) ** 2
+    return final_distance
 
 
-def final_distance_f(w):
-    """F(w) with the inner gradient in forward mode (else as final_distance_r)."""
-    x0, x1 = 0.0, 8.0
-    v0, v1 = 0.75, 0.0
-    dt = 0.1
-    while True:
-        g0, g1 = force_fwd(x0, x1, w)
-        x0 = x0 + dt * v0
-        x1 = x1 + dt * v1
-        if x1 <= 0.0:
-            break
-        v0 = v0 - dt * g0
-        v1 = v1 - dt * g1
-    dt_f = -x1 / v1
-    return (x0 + dt_f * v0) ** 2
-
-
+final_distance_r = flight_with(force_rev)
+final_distance_f = flight_with(force_fwd)
 FINAL_DISTANCE = {"r": final_distance_r, "f": final_distance_f}
 REVERSE = {inner: Differentiated(F, wrt="w") for inner, F in FINAL_DISTANCE.items()}
 FORWARD = {inner: Transformed(srcgrad.jvp(F, wrt="w")) for inner, F in FINAL_DISTANCE.items()}

@@ -17,7 +17,7 @@ which srcgrad takes through the ascent loop and the inner gradient:
 one per component of p1 (``f``). Step 2 uses the inner gradient of the same mode (its
 compiled code: the adjoint, resp. two tangent sweeps).
 
-``max_over_p2_r`` and ``max_over_p2_f`` are the same primal; they differ only in which
+``max_over_p2_r`` and ``max_over_p2_f`` are one primal (``ascent_with``); they differ only in which
 inner gradient object they call. The outer descent and the final ascent are Python
 loops over srcgrad's compiled code.
 """
@@ -35,66 +35,42 @@ inner_rev = srcgrad.grad(saddle_objective, wrt=("x2", "y2"))                 # i
 inner_fwd = srcgrad.grad(saddle_objective, wrt=("x2", "y2"), mode="fwd")     # inner forward mode
 
 
-def max_over_p2_r(x1, y1, s0, s1):
-    """G(p1) = f(p1, argmax_{p2} f(p1, p2)), the ascent started at (s0, s1); inner gradient: reverse."""
-    x2, y2 = s0, s1
-    fx = -saddle_objective(x1, y1, x2, y2)          # the ascent is a descent on -f
-    g0, g1 = inner_rev(x1, y1, x2, y2)
-    g0, g1 = -g0, -g1
-    i = 0
-    eta = 1e-5
-    while math.sqrt(g0 * g0 + g1 * g1) > 1e-5:
-        if i == 10:
-            eta = 2.0 * eta
-            i = 0
-        else:
-            n0 = x2 - eta * g0
-            n1 = y2 - eta * g1
-            if math.sqrt((x2 - n0) * (x2 - n0) + (y2 - n1) * (y2 - n1)) <= 1e-5:
-                break
-            f_new = -saddle_objective(x1, y1, n0, n1)
-            if f_new < fx:
-                x2, y2 = n0, n1
-                fx = f_new
-                g0, g1 = inner_rev(x1, y1, x2, y2)
-                g0, g1 = -g0, -g1
-                i += 1
-            else:
-                eta = eta / 2.0
+def ascent_with(inner_gradient):
+    """G with the given inner gradient of f w.r.t. p2 (srcgrad reads it from the closure)."""
+
+    def max_over_p2(x1, y1, s0, s1):
+        """G(p1) = f(p1, argmax_{p2} f(p1, p2)), the ascent started at (s0, s1)."""
+        x2, y2 = s0, s1
+        fx = -saddle_objective(x1, y1, x2, y2)          # the ascent is a descent on -f
+        g0, g1 = inner_gradient(x1, y1, x2, y2)
+        g0, g1 = -g0, -g1
+        i = 0
+        eta = 1e-5
+        while math.sqrt(g0 * g0 + g1 * g1) > 1e-5:
+            if i == 10:
+                eta = 2.0 * eta
                 i = 0
-    return saddle_objective(x1, y1, x2, y2)
-
-
-def max_over_p2_f(x1, y1, s0, s1):
-    """G(p1) as max_over_p2_r, the inner gradient in forward mode."""
-    x2, y2 = s0, s1
-    fx = -saddle_objective(x1, y1, x2, y2)
-    g0, g1 = inner_fwd(x1, y1, x2, y2)
-    g0, g1 = -g0, -g1
-    i = 0
-    eta = 1e-5
-    while math.sqrt(g0 * g0 + g1 * g1) > 1e-5:
-        if i == 10:
-            eta = 2.0 * eta
-            i = 0
-        else:
-            n0 = x2 - eta * g0
-            n1 = y2 - eta * g1
-            if math.sqrt((x2 - n0) * (x2 - n0) + (y2 - n1) * (y2 - n1)) <= 1e-5:
-                break
-            f_new = -saddle_objective(x1, y1, n0, n1)
-            if f_new < fx:
-                x2, y2 = n0, n1
-                fx = f_new
-                g0, g1 = inner_fwd(x1, y1, x2, y2)
-                g0, g1 = -g0, -g1
-                i += 1
             else:
-                eta = eta / 2.0
-                i = 0
-    return saddle_objective(x1, y1, x2, y2)
+                n0 = x2 - eta * g0
+                n1 = y2 - eta * g1
+                if math.sqrt((x2 - n0) * (x2 - n0) + (y2 - n1) * (y2 - n1)) <= 1e-5:
+                    break
+                f_new = -saddle_objective(x1, y1, n0, n1)
+                if f_new < fx:
+                    x2, y2 = n0, n1
+                    fx = f_new
+                    g0, g1 = inner_gradient(x1, y1, x2, y2)
+                    g0, g1 = -g0, -g1
+                    i += 1
+                else:
+                    eta = eta / 2.0
+                    i = 0
+        return saddle_objective(x1, y1, x2, y2)
+    return max_over_p2
 
 
+max_over_p2_r = ascent_with(inner_rev)
+max_over_p2_f = ascent_with(inner_fwd)
 MAX_OVER_P2 = {"r": max_over_p2_r, "f": max_over_p2_f}
 OUTER_REVERSE = {inner: Differentiated(G, wrt=("x1", "y1")) for inner, G in MAX_OVER_P2.items()}
 OUTER_FORWARD = {inner: Transformed(srcgrad.jvp(G, wrt=("x1", "y1"))) for inner, G in MAX_OVER_P2.items()}
