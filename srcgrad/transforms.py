@@ -425,22 +425,32 @@ def _seed_loop(lines, w, kind, seed, body):
     lines.append(f"        {seed}_flat[j] = 0.0")
 
 
+def _each_seed(lines, wrt, wrt_kinds, sweep):
+    """Lines calling `sweep(seeds, k, j, pad)` once per element j of each wrt
+    parameter k, with `seeds` the texts of one-hot tangents (zero for the others)."""
+    zeros = [f"z_{w}" for w in wrt]
+    for w, kind, z in zip(wrt, wrt_kinds, zeros):
+        lines.append(f"    {z} = {_zero(w, kind)}")
+    for k, (w, kind) in enumerate(zip(wrt, wrt_kinds)):
+        def body(seed, j, pad, k=k):
+            seeds = list(zeros)
+            seeds[k] = seed
+            sweep(seeds, k, j, pad)
+        _seed_loop(lines, w, kind, f"s_{w}", body)
+
+
 def _jacfwd_text(name, params, wrt, wrt_kinds, jvp_name, value_kind):
     out_rank = value_kind[1] if is_array(value_kind) else 0
     lines = [f"def {name}_jacfwd({', '.join(params)}, m0, m1):",
              "    # one forward sweep per input element: column j of J is the tangent for seed e_j"]
-    zeros = [f"z_{w}" for w in wrt]
-    for w, kind, z in zip(wrt, wrt_kinds, zeros):
-        lines.append(f"    {z} = {_zero(w, kind)}")
+    for w, kind in zip(wrt, wrt_kinds):
         lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
-    for k, (w, kind) in enumerate(zip(wrt, wrt_kinds)):
-        def body(seed, j, pad, k=k, w=w):
-            seeds = list(zeros)
-            seeds[k] = seed
-            lines.append(f"{pad}value, t_out = {jvp_name}({', '.join(params)}, {', '.join(seeds)})")
-            target = f"J_{w}[0, {j}]" if out_rank == 0 else f"J_{w}[:, {j}]"
-            lines.append(f"{pad}{target} = {_flat('t_out', out_rank)}")
-        _seed_loop(lines, w, kind, f"s_{w}", body)
+
+    def sweep(seeds, k, j, pad):
+        lines.append(f"{pad}value, t_out = {jvp_name}({', '.join(params)}, {', '.join(seeds)})")
+        target = f"J_{wrt[k]}[0, {j}]" if out_rank == 0 else f"J_{wrt[k]}[:, {j}]"
+        lines.append(f"{pad}{target} = {_flat('t_out', out_rank)}")
+    _each_seed(lines, wrt, wrt_kinds, sweep)
     lines.append(f"    return ({', '.join(f'J_{w}' for w in wrt)},)")
     return "\n".join(lines) + "\n"
 
@@ -468,9 +478,6 @@ def _jacrev_text(name, params, wrt, wrt_kinds, adjoint, out_kind):
 def _hessian_text(name, params, wrt, wrt_kinds, adjoint, diagonal):
     lines = [f"def {name}_hessian({', '.join(params)}):",
              "    # one Hessian-vector product (reverse over forward) per basis vector e_j"]
-    zeros = [f"z_{w}" for w in wrt]
-    for w, kind, z in zip(wrt, wrt_kinds, zeros):
-        lines.append(f"    {z} = {_zero(w, kind)}")
     blocks = []
     for a, (wa, ka) in enumerate(zip(wrt, wrt_kinds)):
         if diagonal:
@@ -480,21 +487,19 @@ def _hessian_text(name, params, wrt, wrt_kinds, adjoint, diagonal):
         for wb, kb in zip(wrt, wrt_kinds):
             lines.append(f"    H_{wa}_{wb} = np.empty(({_size(wa, ka)}, {_size(wb, kb)}))")
             blocks.append(f"H_{wa}_{wb}")
-    for b, (wb, kb) in enumerate(zip(wrt, wrt_kinds)):
-        def body(seed, j, pad, b=b, wb=wb):
-            seeds = list(zeros)
-            seeds[b] = seed
-            lines.append(f"{pad}out = {adjoint}({', '.join(params)}, {', '.join(seeds)}, 1.0)")
-            for a, (wa, ka) in enumerate(zip(wrt, wrt_kinds)):
-                rank = ka[1] if is_array(ka) else 0
-                if diagonal:
-                    if a == b:
-                        picked = f"{_flat(f'out[{a + 1}]', rank)}[{j}]" if rank else f"out[{a + 1}]"
-                        lines.append(f"{pad}H_{wa}_{wa}[{j}] = {picked}")
-                    continue
-                target = f"H_{wa}_{wb}[:, {j}]" if rank else f"H_{wa}_{wb}[0, {j}]"
-                lines.append(f"{pad}{target} = {_flat(f'out[{a + 1}]', rank)}")
-        _seed_loop(lines, wb, kb, f"s_{wb}", body)
+    def sweep(seeds, b, j, pad):
+        wb = wrt[b]
+        lines.append(f"{pad}out = {adjoint}({', '.join(params)}, {', '.join(seeds)}, 1.0)")
+        for a, (wa, ka) in enumerate(zip(wrt, wrt_kinds)):
+            rank = ka[1] if is_array(ka) else 0
+            if diagonal:
+                if a == b:
+                    picked = f"{_flat(f'out[{a + 1}]', rank)}[{j}]" if rank else f"out[{a + 1}]"
+                    lines.append(f"{pad}H_{wa}_{wa}[{j}] = {picked}")
+                continue
+            target = f"H_{wa}_{wb}[:, {j}]" if rank else f"H_{wa}_{wb}[0, {j}]"
+            lines.append(f"{pad}{target} = {_flat(f'out[{a + 1}]', rank)}")
+    _each_seed(lines, wrt, wrt_kinds, sweep)
     lines.append(f"    return ({', '.join(blocks)},)")
     return "\n".join(lines) + "\n"
 
