@@ -24,6 +24,7 @@ functions srcgrad has rules for: the generated code inlines them, and forward
 mode and Hessians differentiate them again.
 """
 import ast
+import builtins
 import inspect
 import math
 import re
@@ -146,8 +147,7 @@ class custom_rule:  # noqa: N801  (used as a decorator, like functools.wraps)
 
 def _resolve(func, namespace):
     if isinstance(func, ast.Name):
-        return namespace.get(func.id, getattr(__builtins__, func.id, None) if not isinstance(__builtins__, dict)
-                             else __builtins__.get(func.id))
+        return namespace.get(func.id, getattr(builtins, func.id, None))
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         module = {"math": math, "np": np}.get(func.value.id, namespace.get(func.value.id))
         return getattr(module, func.attr, None)

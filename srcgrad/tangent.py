@@ -71,6 +71,7 @@ class _Linearizer:
         self.fn, self.types, self.wrt, self.namer = fn, types, tuple(wrt), namer
         self.varied = activity.varied(fn, types, wrt)
         self.tangent_names = {}
+        self.primal_of = {}          # tangent name -> its primal (a tangent has its primal's rank)
         self.out = []
 
     def t(self, name):
@@ -81,6 +82,7 @@ class _Linearizer:
                 cand += "_"
             self.namer.taken.add(cand)
             self.tangent_names[name] = cand
+            self.primal_of[cand] = name
         return self.tangent_names[name]
 
     def function(self):
@@ -193,9 +195,7 @@ class _Linearizer:
     def rank(self, atom):
         if not isinstance(atom, Name):
             return 0
-        name = atom.id
-        primal = next((p for p, t in self.tangent_names.items() if t == name), name)
-        t = self.types.get(primal) or self.types.get(name)
+        t = self.types.get(self.primal_of.get(atom.id, atom.id)) or self.types.get(atom.id)
         return t[1] if is_array(t) else 0
 
 
@@ -256,9 +256,10 @@ class _Lowering:
         rank = self.rank(x)
         if rank == 0:
             return self.assign(stmt.target, (Name(self.lin.t(x.id)),), "copy")
-        axis = stmt.static and dict(stmt.static).get("axis")
+        static = dict(stmt.static)
+        axis = static.get("axis")
         axis = None if axis is None or rank == 1 else axis % rank
-        keep = bool(dict(stmt.static).get("keepdims", False)) if stmt.static else False
+        keep = bool(static.get("keepdims", False))
         if stmt.op == "prod":
             return self.product(x, rank, axis, keep)
         return self.extreme(x, rank, axis, keep)
