@@ -1,6 +1,5 @@
 """Nested derivatives: grad/jvp called inside code srcgrad differentiates,
 checked against closed forms and central differences, in every mode combination."""
-import math
 
 import pytest
 
