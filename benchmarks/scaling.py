@@ -8,7 +8,7 @@ For T = 10^3 ... 10^6 (and 10^7, 10^8 in the full run) Euler steps over the same
   segment re-run and taped at a time), and of the hand-written Numba adjoint;
 * the tape: entries the forward sweep leaves (with checkpointing: the snapshots
   plus one segment's tape), as reported by
-  ``srcgrad.tape_size(g, *args)`` (8 bytes each), and the peak resident memory a
+  ``srcgrad.tape_size(g, *args).nbytes``, and the peak resident memory a
   gradient call adds, measured in a fresh subprocess (``ru_maxrss`` before and
   after one call at size T, after a warm-up call at T = 10; the peak is reset
   just before the call).
@@ -59,7 +59,7 @@ def _median_time(fn, budget=0.5, max_calls=31):
 
 def _tape_bytes(g, args):
     import srcgrad
-    return 8 * sum(srcgrad.tape_size(g, *args))
+    return srcgrad.tape_size(g, *args).nbytes
 
 
 _RSS_CHILD = r"""
@@ -206,7 +206,7 @@ def _text_row(r):
 def markdown(result):
     s = result["summary"]
     lines = ["# Scaling with the loop length (Lotka-Volterra Euler, 6 parameters)", "",
-             "Per gradient; tape = entries left by the forward sweep x 8 bytes (`srcgrad.tape_size`); "
+             "Per gradient; tape = bytes left by the forward sweep (`srcgrad.tape_size(...).nbytes`); "
              "peak RSS + = resident memory one call adds, measured in a fresh process.", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in result["rows"]]

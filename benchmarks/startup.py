@@ -254,10 +254,12 @@ def _child_memory(case):
     for name, fn in calls.items():
         growth[name], method = peak_growth_kib(fn)
     out = {"peak_rss_growth_kib": growth, "method": method}
-    floats, ints = srcgrad.tape_size(g, *args)
-    kib = round((floats + ints) * 8 / 1024, 1)
-    out["tape"] = {"float64": floats, "int64": ints, "kib": kib,
-                   "line": f"tape for these arguments: {floats} float64 + {ints} int64 entries = {kib:.1f} KiB "
+    size = srcgrad.tape_size(g, *args)
+    floats, ints = size.floats, size.ints
+    kib = round(size.nbytes / 1024, 1)
+    flags = f" + {size.flags} flags" if size.flags else ""
+    out["tape"] = {"float64": floats, "int64": ints, "flags": size.flags, "kib": kib,
+                   "line": f"tape for these arguments: {floats} float64 + {ints} int64 entries{flags} = {kib:.1f} KiB "
                            "after the forward sweep"}
     return out
 

@@ -17,6 +17,7 @@ import os
 import re
 import traceback
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -66,10 +67,10 @@ def source(g, *example_args, wrt=None):
     for the last compiled kinds or kinds guessed from the code."""
     gf = _grad_function_of(g, wrt)
     if example_args:
-        compiled, floats, ints = _tape_of(gf, example_args)
-        kib = (floats + ints) * 8 / 1024
-        return compiled.adjoint_source + f"# tape for these arguments: {floats} float64 + {ints} int64 entries " \
-                                         f"= {kib:.1f} KiB after the forward sweep\n"
+        compiled, size = _tape_of(gf, example_args)
+        flags = f" + {size.flags} flags" if size.flags else ""
+        return compiled.adjoint_source + f"# tape for these arguments: {size.floats} float64 + {size.ints} int64 " \
+                                         f"entries{flags} = {size.nbytes / 1024:.1f} KiB after the forward sweep\n"
     if gf.compiled:
         kinds = list(gf.compiled)[-1]
     else:
@@ -88,12 +89,24 @@ def source_html(g, *example_args, wrt=None):
     return side_by_side.render(func, adjoint, title)
 
 
+class TapeSize(NamedTuple):
+    """Entries on the tapes after the forward sweep: float64 values, int64
+    integers (indices, trip counts, shapes) and one-byte flags (branches)."""
+    floats: int
+    ints: int
+    flags: int
+
+    @property
+    def nbytes(self):
+        return 8 * (self.floats + self.ints) + self.flags
+
+
 def tape_size(g, *args, wrt=None):
-    """(float64 entries, int64 entries) the tape of `g` (a srcgrad gradient, or
-    a plain function with `wrt`) holds after the forward sweep for `args`: 8
-    bytes each. With checkpointing: the snapshots plus one segment's tape."""
-    _, floats, ints = _tape_of(_grad_function_of(g, wrt), args)
-    return floats, ints
+    """TapeSize(floats, ints, flags): what the tape of `g` (a srcgrad gradient,
+    or a plain function with `wrt`) holds after the forward sweep for `args`
+    (`.nbytes`: its memory). With checkpointing: the snapshots plus one
+    segment's tape."""
+    return _tape_of(_grad_function_of(g, wrt), args)[1]
 
 
 def _grad_function_of(g, wrt):
@@ -107,8 +120,7 @@ def _grad_function_of(g, wrt):
 def _tape_of(gf, args):
     values, kinds = gf.convert(args)
     compiled = gf.get(kinds)
-    floats, ints = compiled.tape_entries(*values)
-    return compiled, int(floats), int(ints)
+    return compiled, TapeSize(*(int(n) for n in compiled.tape_entries(*values)))
 
 
 @dataclass

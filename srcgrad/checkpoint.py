@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from .emit import atom_text
 from .errors import SrcgradError
 from .program import Const, For, Op, SetItem, control_reads, reads, walk, writes
+from .tape import scalar_tape
 from .typeinfer import is_array
 
 SQRT = "sqrt"
@@ -184,7 +185,7 @@ class Checkpointing:
             if is_array(t):
                 pushes += [("i", f"{name}.shape[{k}]") for k in range(t[1])] + [("fa", name)]
             else:
-                pushes.append(("f" if t == "float" else "i", name))
+                pushes.append((scalar_tape(t), name))
         self.push(code, loop, pushes)
 
     def _pop_names(self, code, names, comment):
@@ -193,7 +194,7 @@ class Checkpointing:
             if is_array(t):
                 self.pop_array(code, name, t[1])
                 continue
-            tape, top = self.tape["f" if t == "float" else "i"]
+            tape, top = self.tape[scalar_tape(t)]
             code.line(f"{top} -= 1")
             code.line(f"{name} = {tape}[{top}]" + (" != 0" if t == "bool" else ""), comment)
 
@@ -203,7 +204,7 @@ class Checkpointing:
         for seg in self.segmented.values():
             for name in seg.state + seg.at_exit:
                 t = self.types[name]
-                used |= {"f", "i"} if is_array(t) else {"f" if t == "float" else "i"}
+                used |= {"f", "i"} if is_array(t) else {scalar_tape(t)}
             used |= {"i"} if seg.shapes else set()
         return used
 

@@ -14,6 +14,7 @@ import os
 from .emit import atom_text, index_text, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
 from .rules import RULES, arrays
+from .tape import TAPE_DTYPES
 from .typeinfer import is_array
 
 WHILE_CHUNK = 64       # while-loop iterations per check of the tape's room
@@ -49,7 +50,7 @@ class ForwardSweep:
                     code.line(f"{name} = {initial}", "its old value is saved before each assignment")
 
     def tapes_used(self):
-        used = set()
+        used = {kind for entries in self.plan.snapshots.values() for kind, _ in entries}
         for stmt in walk(self.fn.body):
             for kind, _ in self.plan.pushes(stmt) if self.plan.work.get(stmt.sid) else []:
                 used.add(kind[0])
@@ -58,6 +59,7 @@ class ForwardSweep:
     def forward(self, block, code, taping):
         for stmt in block:
             if isinstance(stmt, Return) or stmt.sid in self.skip:
+                self.push_snapshot(code, stmt, taping)
                 continue
             if isinstance(stmt, BreakIf):
                 with code.block(f"if {render(stmt.cond)}:"):
@@ -107,6 +109,12 @@ class ForwardSweep:
                             self.cover(stmt)
                         self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
+            self.push_snapshot(code, stmt, taping)
+
+    def push_snapshot(self, code, stmt, taping):
+        """Names the backward steps before `stmt`'s read from one push after it (`tape.Snapshot`)."""
+        if taping and stmt.sid in self.plan.snapshots:
+            self.push(code, stmt, self.plan.snapshots[stmt.sid])
 
     def forward_while_chunked(self, stmt, needed, counting, code, taping):
         """A while loop whose iterations push a known number of entries runs in
@@ -157,8 +165,10 @@ class ForwardSweep:
         body of `loop`) pushes, nested `for` loops included; None when that is
         unknown before `loop` starts (a while loop inside, or a nested loop
         whose bounds `loop` changes). Arrays ('fa') grow the tape themselves."""
-        total = {"f": [], "i": []}
+        total = {kind: [] for kind in TAPE_DTYPES}
         for pos, stmt in enumerate(block):
+            for kind, _ in self.plan.snapshots.get(stmt.sid, ()):
+                total[kind].append("1")
             if not self.plan.work.get(stmt.sid):
                 continue
             for kind, _ in self.plan.pushes(stmt):
@@ -290,12 +300,14 @@ class ForwardSweep:
             self.reserve_for(needed, times, code)
             self.cover(loop)
             return
-        counts = {"f": 0, "i": 0}
+        counts = dict.fromkeys(TAPE_DTYPES, 0)
         self.count_pushes(loop.body, loop, counts)
         self.reserve_for({kind: str(n) for kind, n in counts.items()}, times, code)
 
     def count_pushes(self, block, loop, counts):
         for stmt in block:
+            for kind, _ in self.plan.snapshots.get(stmt.sid, ()):
+                counts[kind] += 1
             if not self.plan.work.get(stmt.sid):
                 continue
             for kind, _ in self.plan.pushes(stmt):
@@ -304,7 +316,7 @@ class ForwardSweep:
             if isinstance(stmt, If):
                 branches = []
                 for child in (stmt.body, stmt.orelse):
-                    sub = {"f": 0, "i": 0}
+                    sub = dict.fromkeys(TAPE_DTYPES, 0)
                     self.count_pushes(child, loop, sub)
                     branches.append(sub)
                 for kind in counts:
@@ -335,6 +347,7 @@ class ForwardSweep:
         start, stop = atom_text(loop.start), atom_text(loop.stop)
         rebound = {s.target for s in walk(loop.body) if isinstance(s, Op)}   # shapes may change
         strides = _running_offsets(loop)
+        shifted = _shifted_indices(loop)
         done = set()
         for pos, stmt in enumerate(loop.body):
             access = _access(stmt)
@@ -352,6 +365,10 @@ class ForwardSweep:
                 elif isinstance(atom, Const) or atom.id not in written:
                     i = atom_text(atom)
                     test = f"not (-{array}.shape[{k}] <= {i} < {array}.shape[{k}])"
+                elif atom.id in shifted and shifted[atom.id][0] < pos:    # t = i + c: a stencil's neighbour
+                    c = shifted[atom.id][1]
+                    low, high = f"{start} + ({c})", f"{stop} - 1 + ({c})"
+                    test = f"not (-{array}.shape[{k}] <= {low} and {high} < {array}.shape[{k}])"
                 elif atom.id in strides:            # idx += c once per iteration: idx0, idx0 + c, ...
                     step_at, c = strides[atom.id]
                     first = atom.id if pos < step_at else f"{atom.id} + {c}"
@@ -492,6 +509,25 @@ def _indexed_axes(index, spec):
                 atoms.pop(0)
             axis += 1
     return out
+
+
+def _shifted_indices(loop):
+    """{name: (position, c)} for integers a loop body sets once, at its top
+    level, to `i + c` or `i - c` (i the loop index, c an int constant): a
+    neighbour's index, whose values over the loop are known before it runs."""
+    counts, shifted = {}, {}
+    for stmt in walk(loop.body):
+        for name in writes(stmt):
+            counts[name] = counts.get(name, 0) + 1
+    for pos, stmt in enumerate(loop.body):
+        if not (isinstance(stmt, Op) and stmt.op in ("add", "sub") and len(stmt.args) == 2):
+            continue
+        a, b = stmt.args
+        if stmt.op == "add" and isinstance(a, Const):
+            a, b = b, a
+        if a == Name(loop.var) and isinstance(b, Const) and type(b.value) is int:
+            shifted[stmt.target] = (pos, b.value if stmt.op == "add" else -b.value)
+    return {name: s for name, s in shifted.items() if counts.get(name) == 1}
 
 
 def _running_offsets(loop):

@@ -38,7 +38,7 @@ class Compiled:
     probe_source: str = ""   # forward sweep returning the tape's size (compiled on request)
 
     def tape_entries(self, *args):
-        """(float64, int64) entries the tape holds after the forward sweep for `args`."""
+        """(float64, int64, flag) entries the tape holds after the forward sweep for `args`."""
         module = jit.load(f"{self.name}_probe", jit.module_source(self.name, [self.probe_source]))
         return getattr(module, f"{self.name}_tape_probe")(*args)
 

@@ -69,6 +69,7 @@ class Preaccumulator:
     def run(self, body):
         gen = self.gen
         for stmt in reversed(body):
+            gen.pop_snapshot(self.code, stmt)
             if not gen.plan.work.get(stmt.sid):
                 continue
             gen.source_comment(self.code, stmt)

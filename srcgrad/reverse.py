@@ -29,7 +29,7 @@ from .emit import Code, atom_text, index_text, is_zero, render, substitute
 from .forward_sweep import ForwardSweep
 from .program import Const, For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
 from .rules import RULES, arrays
-from .tape import recompute_order, rule_templates
+from .tape import TAPE_DTYPES, recompute_order, rule_templates
 from .typeinfer import is_array
 
 
@@ -41,7 +41,7 @@ class Generator(ForwardSweep, Checkpointing):
         self.fn, self.types, self.active, self.plan = fn, types, active, plan
         self.wrt, self.kinds, self.namer = wrt, kinds, namer
         self.d = namer.d
-        self.tape = {kind: (namer.fresh(f"tape_{kind}"), namer.fresh(f"top_{kind}")) for kind in ("f", "i")}
+        self.tape = {kind: (namer.fresh(f"tape_{kind}"), namer.fresh(f"top_{kind}")) for kind in TAPE_DTYPES}
         self.result = namer.fresh("result")
         self.d_out = namer.fresh("d_out")
         self.last_line = None
@@ -95,9 +95,18 @@ class Generator(ForwardSweep, Checkpointing):
             arrays_ = [v for k, v in pushes if k == "fa"]
             scalars = [v for k, v in pushes if k == "f"]
             ints = [v for k, v in pushes if k == "i"]
+            flags = [v for k, v in pushes if k == "b"]
             parts = [f"the elements of {v} (float64)" for v in arrays_] + [f"{v} (float64)" for v in scalars] + \
-                    ([f"{len(ints)} int64 ({', '.join(ints)})"] if ints else [])
+                    ([f"{len(ints)} int64 ({', '.join(ints)})"] if ints else []) + \
+                    ([f"{len(flags)} flag{'s' * (len(flags) > 1)} ({', '.join(flags)}: a byte each)"] if flags else [])
             lines.append(f"tape at {where}: {'; '.join(parts)}")
+        for stmt in walk(self.fn.body):
+            for kind, name in self.plan.snapshots.get(stmt.sid, ()):
+                loop = self.plan.contexts[stmt.sid].loop
+                what = {"f": "float64", "i": "int64", "b": "a byte"}[kind]
+                lines.append(f"tape after line {stmt.loc.lineno}"
+                             + (f", every iteration of the loop at line {loop.loc.lineno}" if loop else "")
+                             + f": {name} ({what}), read by the backward steps before it")
         lines += self.checkpoint_summary()
         return lines or ["tape: nothing (no value the backward sweep needs is overwritten)"]
 
@@ -111,16 +120,16 @@ class Generator(ForwardSweep, Checkpointing):
         code = Code()
         with code.block(f"def {self.fn.name}_tape_probe({', '.join(self.fn.params)}):"):
             self.prologue(code, adjoint=True)
-            for kind in ("f", "i"):
+            for kind in TAPE_DTYPES:
                 tape, top = self.tape[kind]
-                code.line(f"{tape} = np.empty(256{'' if kind == 'f' else ', dtype=np.int64'})")
+                code.line(f"{tape} = np.empty(256, dtype={TAPE_DTYPES[kind]})")
                 code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
             else:       # a fused loop pops what each iteration pushes: the code before it holds the tape
                 idx = next(k for k, s in enumerate(self.fn.body) if s is self.plan.fused)
                 self.forward(self.fn.body[:idx], code, taping=True)
-            code.line(f"return {self.tape['f'][1]}, {self.tape['i'][1]}")
+            code.line(f"return {', '.join(self.tape[kind][1] for kind in TAPE_DTYPES)}")
         self.probing = False
         return code.text()
 
@@ -138,8 +147,7 @@ class Generator(ForwardSweep, Checkpointing):
             uses = self.tapes_used()
             for kind in sorted(uses):
                 tape, top = self.tape[kind]
-                dtype = "" if kind == "f" else ", dtype=np.int64"
-                code.line(f"{tape} = np.empty(256{dtype})")
+                code.line(f"{tape} = np.empty(256{'' if kind == 'f' else ', dtype=' + TAPE_DTYPES[kind]})")
                 code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
@@ -316,6 +324,7 @@ class Generator(ForwardSweep, Checkpointing):
 
     def backward(self, block, code):
         for stmt in reversed(block):
+            self.pop_snapshot(code, stmt)
             if not self.plan.work.get(stmt.sid):
                 continue
             self.source_comment(code, stmt)
@@ -374,6 +383,14 @@ class Generator(ForwardSweep, Checkpointing):
         for define in recompute_order(needs):
             code.line(f"{define.target} = {self.op_text(define)}", "recomputed, not taped")
 
+    def pop_snapshot(self, code, stmt):
+        """The names pushed just after `stmt` (`TapePlan.snapshots`), for the backward steps from here."""
+        for kind, name in reversed(self.plan.snapshots.get(stmt.sid, ())):
+            tape, top = self.tape[kind]
+            code.line(f"{top} -= 1")
+            code.line(f"{name} = {tape}[{top}]" + (" != 0" if kind == "b" else ""),
+                      "its value here, from the tape")
+
     def shape_var(self, name):
         if name not in self.shape_vars:
             self.shape_vars[name] = self.namer.fresh(f"shape_{name}")
@@ -397,6 +414,9 @@ class Generator(ForwardSweep, Checkpointing):
             popped = self.namer.fresh("popped")
             self.pop_array(code, popped, rank)
             code.line(f"{region} = {popped}")
+            return
+        if stmt.sid in self.plan.undo:
+            code.line(f"{region} = {self.plan.undo[stmt.sid]}", "undo the negation: nothing taped")
             return
         kind = "i" if self.types[stmt.array][2] != "float64" else "f"
         tape, top = self.tape[kind]
@@ -430,7 +450,9 @@ class Generator(ForwardSweep, Checkpointing):
         if stmt.sid in self.plan.unsaved:
             return              # (saved once around its loop)
         if stmt.sid in self.plan.undo:
-            code.line(f"{stmt.target} = {self.plan.undo[stmt.sid]}", "undo the integer step: nothing taped")
+            code.line(f"{stmt.target} = {self.plan.undo[stmt.sid]}",
+                      "undo the negation: nothing taped" if self.plan.undo[stmt.sid].startswith("-")
+                      else "undo the integer step: nothing taped")
             return
         kind = self.plan.restored.get(stmt.target)
         if kind == "fa":

@@ -28,11 +28,14 @@ import ast
 from dataclasses import dataclass, field
 
 from . import fusion
-from .program import Const, For, If, Name, Op, SetItem, While, children, control_reads, reads, walk, writes
+from .program import BreakIf, Const, For, If, Name, Op, SetItem, While, children, control_reads, reads, walk, writes
 from .rules import RULES, arrays
 from .typeinfer import is_array
 
 SHAPE_OPS = {"shape", "len", "size", "ndim"}
+# the tapes: float64 values, int64 integers (indices, trip counts, shapes) and
+# uint8 flags (branch conditions, booleans: one byte each, not eight)
+TAPE_DTYPES = {"f": "np.float64", "i": "np.int64", "b": "np.uint8"}
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
 # one division: redone off the δ chain's critical path, cheaper than a push and a pop
@@ -40,12 +43,22 @@ CHEAP_RECOMPUTE = {"div", "recip"}
 MAX_PRUNE_TRIES = 40       # planning rounds spent looking for redundant restored names
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """`name`, pushed once just after statement `last` and popped just before
+    that statement's backward step, where nothing from the name's previous
+    write in the block up to `last` writes it: the backward steps of all those
+    statements read it directly."""
+    last: int
+    name: str
+
+
 @dataclass
 class Need:
     name: str
     how: str                 # 'loopvar' | 'direct' | 'recompute' | 'tape'
-    tape: str = ""           # 'f' or 'i' when taped ('i' for a shape)
-    define: tuple = ()       # the Ops to redo, in order, when recomputed
+    tape: str = ""           # 'f', 'i' or 'b' when taped ('i' for a shape)
+    define: tuple = ()       # the Ops to redo, in order, when recomputed (and Snapshots they read)
     shape: bool = False      # only the array's shape is needed (un-broadcasting)
 
 
@@ -63,7 +76,7 @@ class TapePlan:
     needs: dict = field(default_factory=dict)        # sid -> [Need]
     rebind: dict = field(default_factory=dict)       # sid -> array whose old shape is pushed first
     rebindable: frozenset = frozenset()
-    restored: dict = field(default_factory=dict)     # restored name -> 'f' or 'i'
+    restored: dict = field(default_factory=dict)     # restored name -> 'f', 'i', 'b' (scalars) or 'fa' (an array)
     contexts: dict = field(default_factory=dict)     # sid -> Context
     work: dict = field(default_factory=dict)         # sid -> bool (has backward work)
     fused: object = None                             # the top-level loop run forward+backward at once
@@ -72,9 +85,10 @@ class TapePlan:
     region: object = None                            # SetItem -> (text of the written region, its rank)
     shape_root: dict = field(default_factory=dict)   # array -> an array known to have the same shape
     lazy: frozenset = frozenset()                    # loop-local arrays whose δ needs no restart
-    undo: dict = field(default_factory=dict)         # sid -> expression giving a restored int's old value
+    undo: dict = field(default_factory=dict)         # sid -> expression giving a restored value's old value
     saved: dict = field(default_factory=dict)        # loop sid -> restored sums pushed once around the loop
     unsaved: frozenset = frozenset()                 # sids of those sums' updates (nothing pushed)
+    snapshots: dict = field(default_factory=dict)    # sid -> [(tape, name)] pushed after it (Snapshot)
 
     def pushes_before(self, stmt):
         """(tape, expression) pushed just before `stmt` runs: old shapes, old
@@ -95,6 +109,8 @@ class TapePlan:
             region, rank = self.region(stmt)
             if rank:
                 out += [("i", f"{region}.shape[{k}]") for k in range(rank)] + [("fa", region)]
+            elif stmt.sid in self.undo:
+                pass                    # (the old element follows from the new one)
             else:
                 out.append(("f" if self.ranks.get(stmt.array + ".dtype") != "int64" else "i", region))
         return out
@@ -183,24 +199,32 @@ def _save_sums_around_loops(fn, plan):
 
 
 def _fixpoint(fn, types, active, fused, temps):
+    """Restore names until nothing but indices is left on the tape; then
+    plan with snapshots for what is still taped, dropping restored names
+    that became redundant."""
     restored = set()
     for _ in range(50):
-        planner = _Planner(fn, types, active, restored, fused, temps)
+        planner = _Planner(fn, types, active, restored, fused, temps, snapshots=False)
         blocking = planner.plan_all()
         if not blocking - restored:
             break
         restored |= blocking
-    return _prune(fn, types, active, fused, temps, restored, planner.plan)
+    return _prune(fn, types, active, fused, temps, restored)
 
 
-def _prune(fn, types, active, fused, temps, restored, plan):
+def _prune(fn, types, active, fused, temps, restored):
     """Drop restored scalars that later rounds made redundant: `t = xc[j]` is
     restored when first met, but once `xc` itself is restored (for another
     statement) `t` can be recomputed from it, which saves a push and a pop
-    per assignment. A name goes only if nothing new must be taped without it."""
+    per assignment; or `t = s * A[k, c]` once `c` is a Snapshot. A name goes
+    only if nothing new must be taped without it."""
     def taped(p):
-        return sum(n.how == "tape" for needs in p.needs.values() for n in needs)
+        return sum(n.how == "tape" for needs in p.needs.values() for n in needs) + \
+            sum(len(entries) for entries in p.snapshots.values())
 
+    planner = _Planner(fn, types, active, restored, fused, temps)
+    planner.plan_all()
+    plan = planner.plan
     candidates = [n for n in sorted(restored) if not is_array(types.get(n))]
     for name in candidates[:MAX_PRUNE_TRIES]:
         fewer = restored - {name}
@@ -211,19 +235,20 @@ def _prune(fn, types, active, fused, temps, restored, plan):
 
 
 class _Planner:
-    def __init__(self, fn, types, active, restored, fused=None, temps=frozenset()):
+    def __init__(self, fn, types, active, restored, fused=None, temps=frozenset(), snapshots=True):
         self.fn = fn
+        self.snapshots = snapshots
         self.fused = fused
         self.types = types
         self.active = active
         self.plan = TapePlan()
         self.plan.lazy = frozenset(lazy_locals(fn, types, active))
         self.plan.rebindable = frozenset(self._rebindable()) - self.plan.lazy
-        unrestorable = {s.var for s in walk(fn.body) if isinstance(s, For)} | \
-                       {s.counter for s in walk(fn.body) if isinstance(s, (For, While)) and s.counter}
+        self.counters = {s.counter for s in walk(fn.body) if isinstance(s, (For, While)) and s.counter}
+        unrestorable = {s.var for s in walk(fn.body) if isinstance(s, For)} | self.counters
         self.restorable = lambda name: name not in unrestorable and (
             not is_array(types.get(name)) or types[name][2] == "float64")
-        self.plan.restored = {n: ("fa" if is_array(types.get(n)) else "f" if types.get(n) == "float" else "i")
+        self.plan.restored = {n: ("fa" if is_array(types.get(n)) else scalar_tape(types.get(n)))
                               for n in sorted(restored)}
         for name, t in types.items():
             if is_array(t):
@@ -245,6 +270,13 @@ class _Planner:
                 for child in children(st):
                     depths(child, depth + isinstance(st, (For, While)))
         depths(fn.body, 0)
+        self.depth = {}                   # sid -> loops around the statement
+        def blocks(block, depth):
+            for st in block:
+                self.depth[st.sid] = depth
+                for child in children(st):
+                    blocks(child, depth + isinstance(st, (For, While)))
+        blocks(fn.body, 0)
         self.bound_once = {n for n, c in bindings.items() if c == 1 and n not in fn.params} | \
             {p for p in fn.params if p not in bindings}
         self.blocking = set()
@@ -296,14 +328,21 @@ class _Planner:
         else:
             work = self._has_work(stmt)
             names = self._needed_names(stmt) if work else []
+            if isinstance(stmt, SetItem) and stmt.array in self.plan.restored:
+                # the element put back (or negated back) is found by the same index
+                names += [a.id for a in stmt.index if isinstance(a, Name) and a.id not in names]
             work = work or (isinstance(stmt, Op) and stmt.target in self.plan.restored) \
                 or (isinstance(stmt, SetItem) and stmt.array in self.plan.restored)
             if work and self._binds_array(stmt) and stmt.target in self.plan.rebindable \
                     and stmt.target not in self.plan.restored:
                 self.plan.rebind[stmt.sid] = (stmt.target, self.types[stmt.target][1])
         self.plan.work[stmt.sid] = work
-        if isinstance(stmt, Op) and self.plan.restored.get(stmt.target) == "i":
+        if isinstance(stmt, Op) and self.plan.restored.get(stmt.target) in ("i", "f"):
             undo = self._undo(stmt)
+            if undo:
+                self.plan.undo[stmt.sid] = undo
+        if isinstance(stmt, SetItem) and stmt.array in self.plan.restored:
+            undo = self._undo_negated_element(stmt)
             if undo:
                 self.plan.undo[stmt.sid] = undo
         if work:
@@ -317,7 +356,17 @@ class _Planner:
     def _undo(self, stmt):
         """`i = i + c` on integers, c a constant or a name not written after it:
         its old value is `i - c` exactly, so nothing goes on the tape (a
-        running index such as ADBench's triangle offset)."""
+        running index such as ADBench's triangle offset). Likewise `x = -x`
+        (negation is exact in floating point too)."""
+        if stmt.op == "neg" and stmt.args[0] == Name(stmt.target):
+            return f"-{stmt.target}"
+        if stmt.op == "copy" and isinstance(stmt.args[0], Name):       # `x = -x` normalized: `t = -x; x = t`
+            ctx = self.plan.contexts[stmt.sid]
+            negate = self._reaching_def(stmt.args[0].id, ctx)
+            if negate is not None and negate.op == "neg" and negate.args[0] == Name(stmt.target) and \
+                    not self._written_between(ctx.block, self.plan.contexts[negate.sid].pos, ctx.pos - 1, stmt.target):
+                return f"-{stmt.target}"
+            return None
         if stmt.op not in ("add", "sub") or stmt.args[0] != Name(stmt.target) or \
                 self.types.get(stmt.target) != "int":
             return None
@@ -332,6 +381,45 @@ class _Planner:
         else:
             return None
         return f"{stmt.target} {'-' if stmt.op == 'add' else '+'} {text}"
+
+    def _undo_negated_element(self, stmt):
+        """`a[i] = -a[i]` (normalized: `t = a[i]; u = -t; a[i] = u`, nothing
+        writing `a` or the index between): the old element is minus the new
+        one, exactly; nothing taped (an alternating sign in a cofactor
+        expansion)."""
+        if stmt.mode != "set" or stmt.spec is not None or not isinstance(stmt.value, Name):
+            return None
+        ctx = self.plan.contexts[stmt.sid]
+        negate = self._reaching_def(stmt.value.id, ctx)
+        if negate is None or negate.op != "neg" or not isinstance(negate.args[0], Name):
+            return None
+        read = self._reaching_def(negate.args[0].id, self.plan.contexts[negate.sid])
+        if read is None or read.op != "getitem" or read.args[0] != Name(stmt.array) or \
+                len(read.args) - 1 != len(stmt.index):
+            return None
+        start = self.plan.contexts[read.sid].pos
+        names = [stmt.array] + [a.id for a in stmt.index if isinstance(a, Name)]
+        if any(self._written_between(ctx.block, start, ctx.pos - 1, n) for n in names) or \
+                not all(self._same_value(a, b, ctx) for a, b in zip(read.args[1:], stmt.index)):
+            return None
+        region, _ = self.plan.region(stmt)
+        return f"-{region}"
+
+    def _same_value(self, a, b, ctx):
+        """Do atoms a and b (read at ctx) hold the same value: the same atom,
+        or integer temporaries of the block computed the same way from the same
+        unchanged names (`signs[k % 2] = -signs[k % 2]` reads `k % 2` twice)?"""
+        if a == b:
+            return True
+        if not (isinstance(a, Name) and isinstance(b, Name)):
+            return False
+        defs = [self._reaching_def(x.id, ctx) for x in (a, b)]
+        if None in defs or defs[0].op != defs[1].op or defs[0].op not in ("add", "sub", "mul", "mod", "floordiv") \
+                or defs[0].args != defs[1].args or self.types.get(a.id) != "int":
+            return False
+        first = min(self.plan.contexts[d.sid].pos for d in defs)
+        return not any(self._written_between(ctx.block, first, ctx.pos - 1, x.id)
+                       for x in defs[0].args if isinstance(x, Name))
 
     def _shape_need(self, name, ctx):
         """Only `name`'s shape: read it when the array is still there, else tape
@@ -408,8 +496,14 @@ class _Planner:
         how, chain = self._avail(name, ctx, root, 0)
         tape = ""
         if how == "tape":
-            tape = "f" if self.types.get(name) == "float" else "i"
+            tape = scalar_tape(self.types.get(name))
             self.blocking |= self._blockers(name, ctx, root, 0)
+        for snap in chain:
+            if isinstance(snap, Snapshot):
+                entries = self.plan.snapshots.setdefault(snap.last, [])
+                entry = (scalar_tape(self.types.get(snap.name)), snap.name)
+                if entry not in entries:
+                    entries.append(entry)
         return Need(name, how, tape, tuple(chain))
 
     def _avail(self, name, ctx, root, depth):
@@ -423,24 +517,54 @@ class _Planner:
             return "direct", []
         define = self._reaching_def(name, ctx)
         if define is not None and depth < MAX_RECOMPUTE_DEPTH and self._cheap(define):
-            dctx = self.plan.contexts[define.sid]
-            chain = []
-            for arg in reads(define):
-                if is_array(self.types.get(arg)) and define.op in SHAPE_OPS and arg in self.bound_once:
-                    continue                  # its shape never changes (only its elements may)
-                if is_array(self.types.get(arg)):
-                    # the array's contents must be unchanged, or put back by the time
-                    # root's backward step runs (a restored array written only later)
-                    if arg in dctx.after and not (arg in self.plan.restored and
-                                                  not self._written_between(dctx.block, dctx.pos, root, arg)):
-                        return "tape", []
-                    continue
-                how, sub = self._avail(arg, dctx, root, depth + 1)
-                if how == "tape":
-                    return "tape", []
-                chain += [op for op in sub if op not in chain]
-            return "recompute", chain + [define]
+            chain = self._recompute_chain(define, root, depth)
+            if chain is not None:
+                return "recompute", chain + [define]
+        snapshot = self._snapshot(name, ctx, root)
+        if snapshot is not None:
+            return "direct", [snapshot]
         return "tape", []
+
+    def _recompute_chain(self, define, root, depth):
+        """What redoing `define` needs first (Ops, Snapshots), or None when an
+        input is not to be had without the tape."""
+        dctx = self.plan.contexts[define.sid]
+        chain = []
+        for arg in reads(define):
+            if is_array(self.types.get(arg)) and define.op in SHAPE_OPS and arg in self.bound_once:
+                continue                  # its shape never changes (only its elements may)
+            if is_array(self.types.get(arg)):
+                # the array's contents must be unchanged, or put back by the time
+                # root's backward step runs (a restored array written only later)
+                if arg in dctx.after and not (arg in self.plan.restored and
+                                              not self._written_between(dctx.block, dctx.pos, root, arg)):
+                    return None
+                continue
+            how, sub = self._avail(arg, dctx, root, depth + 1)
+            if how == "tape":
+                return None
+            chain += [op for op in sub if op not in chain]
+        return chain
+
+    def _snapshot(self, name, ctx, root):
+        """A Snapshot of `name` after the last statement of ctx's block before
+        the block's next write of `name` (or its end), when nothing in between
+        can leave the loop early and the block sits in as many loops as the
+        deepest write of `name` (else restoring `name` at its writes, the
+        blockers' way, pushes less): one push per pass serves the backward
+        steps of all the statements up to there, and lets values computed
+        from `name` be recomputed instead of taped."""
+        block = ctx.block
+        if not self.snapshots or block is self.fn.body or name in self.plan.restored or name in self.counters \
+                or self.types.get(name) not in ("float", "int", "bool") \
+                or self.write_depth.get(name, 0) < self.depth[block[0].sid]:
+            return None
+        last = ctx.pos - 1            # the value before block[ctx.pos]: the same after block[last]
+        while last + 1 < len(block) and name not in writes(block[last + 1]):
+            last += 1
+        if last < root or _leaves_early(block[:last + 1]):
+            return None               # (popped before root's backward step, or not at all)
+        return Snapshot(block[last].sid, name)
 
     def _blockers(self, name, ctx, root, depth):
         """Names to restore so that `name` becomes available (itself, or what a
@@ -491,6 +615,11 @@ class _Planner:
 
 
 SHAPE_PREFIX = "shape of "
+
+
+def scalar_tape(t):
+    """The tape a scalar of type `t` goes on: 'f', 'i' or 'b' (see TAPE_DTYPES)."""
+    return {"float": "f", "bool": "b"}.get(t, "i")
 
 
 def _free_names(expr):
@@ -547,8 +676,19 @@ def recompute_order(needs):
     order = []
     for need in needs:
         if need.how == "recompute":
-            order += [op for op in need.define if op not in order]
+            order += [op for op in need.define if isinstance(op, Op) and op not in order]
     return order
+
+
+def _leaves_early(block):
+    """Can a pass over `block` stop before its end (a break out of the loop
+    it is the body of, or of a loop around it)?"""
+    for stmt in block:
+        if isinstance(stmt, BreakIf):
+            return True
+        if isinstance(stmt, If) and (_leaves_early(stmt.body) or _leaves_early(stmt.orelse)):
+            return True
+    return False
 
 
 def shape_roots(fn, types, temps):

@@ -616,6 +616,13 @@ def label_index(W, X, labels):
     return L
 
 
+def neighbour_read(A, shift):
+    total = 0.0
+    for i in range(1, A.shape[0]):
+        total += A[i, 0] * A[i + 1, 1]  # <- error here
+    return total
+
+
 _OOB_A = "np.arange(6.0).reshape(3, 2) * 0.5 - 1.2"
 OUT_OF_RANGE = [
     (row_index_read, f"({_OOB_A}, 3)", "A"),
@@ -626,6 +633,7 @@ OUT_OF_RANGE = [
     (column_write, f"({_OOB_A}, -3)", "A"),
     (row_slice_write, f"({_OOB_A}, -4)", "A"),
     (label_index, f"({_OOB_A}, np.ones((4, 3)), np.array([0, 1, 2, 1]))", "W"),
+    (neighbour_read, f"({_OOB_A}, 1)", "A"),       # i + 1 reaches 3 (one check before the loop)
 ]
 
 

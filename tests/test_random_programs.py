@@ -249,7 +249,7 @@ def _check(src, args, directory):
         margins.append(abs(d))
         return d
 
-    def _gap(vals):
+    def _gap(vals):       # how far the winner is from a tie (max: the two largest)
         s = sorted(vals)
         margins.append(s[-1] - s[-2])
 
@@ -258,7 +258,7 @@ def _check(src, args, directory):
         return max(vals)
 
     def _pmin(*vals):
-        _gap(vals)
+        _gap([-v for v in vals])     # (min: the two smallest; `min(v, 2.0, -0.3)` at v = -0.3 is a tie)
         return min(vals)
 
     def _pabs(a):

@@ -387,3 +387,34 @@ def branch_reads_before_rebinding(w, x):
 case(branch_reads_before_rebinding, args=(0.3, 0.2), wrt=("w", "x"),
      note="regression: a value read inside an if (the previous iteration's) ahead of its rebinding, and read "
           "again after it: its δ was taken as zero at each backward iteration's start (wrong gradient)")
+
+
+def rescaled_parities(a, n):
+    signs = np.ones(2)
+    total = 0.0
+    for k in range(n):
+        total = total * a + signs[k % 2] * a * a
+        if k % 3 == 0:
+            signs[k % 2] = -signs[k % 2] * 1.1
+    return total
+
+
+case(rescaled_parities, args=(0.6, 9), wrt="a",
+     note="regression: an element of a restored array written at a computed index (`k % 2`, a temporary) "
+          "in a branch: its old value was put back at the index the temporary held last in the forward sweep")
+
+
+def negated_parities(a, n):
+    x = a
+    signs = np.ones(2)
+    total = 0.0
+    for k in range(n):
+        total = total * a + signs[k % 2] * x * x
+        x = -x
+        if k % 3 == 0:
+            signs[k % 2] = -signs[k % 2]
+    return total
+
+
+case(negated_parities, args=(0.6, 9), wrt="a",
+     note="x = -x and signs[i] = -signs[i]: undone in the backward sweep (exact), not taped")
