@@ -10,6 +10,7 @@ sweep without pushes.
 """
 import ast
 import os
+import re
 
 from .emit import atom_text, index_text, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
@@ -57,6 +58,13 @@ class ForwardSweep:
         return used | self.checkpoint_tapes()
 
     def forward(self, block, code, taping):
+        outer, self.valid_checks = getattr(self, "valid_checks", {}), {}
+        try:
+            self.forward_block(block, code, taping)
+        finally:
+            self.valid_checks = outer
+
+    def forward_block(self, block, code, taping):
         for stmt in block:
             if isinstance(stmt, Return) or stmt.sid in self.skip:
                 self.push_snapshot(code, stmt, taping)
@@ -110,6 +118,8 @@ class ForwardSweep:
                         self.forward(stmt.body, code, taping)
             self.push(code, stmt, after)
             self.push_snapshot(code, stmt, taping)
+            changed = set() if isinstance(stmt, SetItem) else writes(stmt)    # (elements: shapes unchanged)
+            self.valid_checks = {test: names for test, names in self.valid_checks.items() if not names & changed}
 
     def push_snapshot(self, code, stmt, taping):
         """Names the backward steps before `stmt`'s read from one push after it (`tape.Snapshot`)."""
@@ -332,7 +342,7 @@ class ForwardSweep:
                 continue
             tape, top = self.tape[kind]
             if checked:
-                code.line(f"if {top} >= {tape}.shape[0]: {tape} = grow({tape}, {top})")
+                code.line(f"if {top} >= {tape}.shape[0]: {tape} = reserve({tape}, {top} + 1)")
             code.line(f"{tape}[{top}] = {value}")
             code.line(f"{top} += 1")
 
@@ -397,10 +407,12 @@ class ForwardSweep:
                 continue
             i = atom_text(atom)
             tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
-        if not tests:
-            return
+        test = " and ".join(tests)
+        if not tests or test in self.valid_checks:
+            return          # (passed already in this block, nothing it reads changed since)
+        self.valid_checks[test] = set(re.findall(r"[A-Za-z_]\w*", test))
         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
-        code.line(f"if not ({' and '.join(tests)}): raise IndexError('index out of range for {array} at {where}')")
+        code.line(f"if not ({test}): raise IndexError('index out of range for {array} at {where}')")
 
     def op_text(self, stmt):
         op, args = stmt.op, stmt.args

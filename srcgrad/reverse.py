@@ -29,9 +29,37 @@ from .emit import Code, atom_text, index_text, is_zero, render, substitute
 from .forward_sweep import ForwardSweep
 from .program import Const, For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
 from .rules import RULES, arrays
-from .tape import TAPE_DTYPES, recompute_order, rule_templates
+from .tape import INITIAL_TAPE, TAPE_DTYPES, recompute_order, rule_templates
 from .typeinfer import is_array
 
+
+
+RECOMPUTED = "  # recomputed, not taped"
+
+
+def still_recomputed(code, text, names):
+    """Was `text` (a recomputation) emitted earlier in the current block, with
+    no line since assigning any of `names` (its target and inputs) and no
+    nested block in between? Then the value is still there: the backward step
+    of `o = 1 / (1 + e)` and that of the cell update both read `o`, and the
+    division is done once."""
+    pad = "    " * code.depth
+    for line in reversed(code.lines):
+        if not line.startswith(pad) or line[len(pad):len(pad) + 1] == " ":
+            return False                  # the block started, or a nested one sits in between
+        body = line[len(pad):]
+        if body == text + RECOMPUTED:
+            return True
+        if body.startswith("#"):
+            continue
+        targets = body.split("#")[0].split(" = ")[0] if " = " in body else ""
+        for part in re.split(r",\s*", targets):
+            if re.match(r"(\w+)", part.strip()) and re.match(r"(\w+)", part.strip()).group(1) in names:
+                return False
+        assigned = re.match(r"(\w+)\s*(\[[^\]]*\])?\s*[-+*/]=", body)
+        if assigned and assigned.group(1) in names:
+            return False
+    return False
 
 
 class Generator(ForwardSweep, Checkpointing):
@@ -122,7 +150,7 @@ class Generator(ForwardSweep, Checkpointing):
             self.prologue(code, adjoint=True)
             for kind in TAPE_DTYPES:
                 tape, top = self.tape[kind]
-                code.line(f"{tape} = np.empty(256, dtype={TAPE_DTYPES[kind]})")
+                code.line(f"{tape} = np.empty({INITIAL_TAPE}, dtype={TAPE_DTYPES[kind]})")
                 code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
@@ -147,7 +175,7 @@ class Generator(ForwardSweep, Checkpointing):
             uses = self.tapes_used()
             for kind in sorted(uses):
                 tape, top = self.tape[kind]
-                code.line(f"{tape} = np.empty(256{'' if kind == 'f' else ', dtype=' + TAPE_DTYPES[kind]})")
+                code.line(f"{tape} = np.empty({INITIAL_TAPE}{'' if kind == 'f' else ', dtype=' + TAPE_DTYPES[kind]})")
                 code.line(f"{top} = 0")
             if self.plan.fused is None:
                 self.forward(self.fn.body, code, taping=True)
@@ -381,7 +409,9 @@ class Generator(ForwardSweep, Checkpointing):
             code.line(f"{top} -= 1")
             code.line(f"{need.name} = {value}", "restored from the tape")
         for define in recompute_order(needs):
-            code.line(f"{define.target} = {self.op_text(define)}", "recomputed, not taped")
+            text = f"{define.target} = {self.op_text(define)}"
+            if not still_recomputed(code, text, {define.target, *reads(define)}):
+                code.line(text, "recomputed, not taped")
 
     def pop_snapshot(self, code, stmt):
         """The names pushed just after `stmt` (`TapePlan.snapshots`), for the backward steps from here."""

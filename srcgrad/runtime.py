@@ -2,8 +2,8 @@
 
 Tapes are plain NumPy arrays with an integer top; these helpers grow them.
 `reserve` runs once before a `for` loop whose pushes are counted, so the
-pushes inside need no bounds check; `grow` is the checked push of `while`
-loops and straight-line code.
+pushes inside need no bounds check, and in the checked pushes of `while`
+loops and straight-line code when the tape is full.
 """
 import math
 
@@ -26,16 +26,17 @@ def reserve(tape, needed):
         return tape
     size = max(needed, (2 if tape.nbytes < BIG_TAPE_BYTES else 4) * tape.shape[0])
     bigger = np.empty(size, dtype=tape.dtype)
-    bigger[:tape.shape[0]] = tape
+    copy_into(bigger, tape, tape.shape[0])
     return bigger
 
 
 @numba.njit(cache=True)
-def grow(tape, top):
-    """`tape`, doubled when `top` has reached its end."""
-    if top < tape.shape[0]:
-        return tape
-    return reserve(tape, top + 1)
+def copy_into(dest, src, n):
+    """dest[:n] = src[:n] as a loop (LLVM makes it a memcpy): Numba's slice
+    assignment would compile its shape-mismatch message formatting, about 2 s
+    on a fresh installation, for a check that cannot fail here."""
+    for k in range(n):
+        dest[k] = src[k]
 
 
 @numba.njit(cache=True)

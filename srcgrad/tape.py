@@ -36,6 +36,9 @@ SHAPE_OPS = {"shape", "len", "size", "ndim"}
 # the tapes: float64 values, int64 integers (indices, trip counts, shapes) and
 # uint8 flags (branch conditions, booleans: one byte each, not eight)
 TAPE_DTYPES = {"f": "np.float64", "i": "np.int64", "b": "np.uint8"}
+# entries each tape starts with: malloc'd, not touched, so a short tape costs
+# nothing for it, and a few thousand pushes need no regrowth and copy
+INITIAL_TAPE = 4096
 CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", "opaque"}
 MAX_RECOMPUTE_DEPTH = 4
 # one division: redone off the δ chain's critical path, cheaper than a push and a pop

@@ -127,3 +127,25 @@ def test_determinant_by_minors_tape():
     size = srcgrad.tape_size(g, A)
     leaves = math.factorial(6)
     assert size.nbytes < 50 * leaves, size     # 102 bytes a leaf with int64 flags, t9, t22, sign taped
+
+
+def gated_state(w, x):
+    """The gate `o` is read by the backward steps of two statements: its
+    value is recomputed (from the taped exp) once per backward iteration, not
+    once per statement."""
+    h = 0.0
+    total = 0.0
+    for t in range(x.shape[0]):
+        o = 1.0 / (1.0 + math.exp(-w * x[t] - h))
+        h = o * math.tanh(h + x[t])
+        total += o * h
+    return total
+
+
+def test_a_recomputed_value_is_recomputed_once_per_step():
+    x = np.linspace(-1.0, 1.0, 9)
+    g = srcgrad.grad(gated_state, wrt="w")
+    src = srcgrad.source(g, 0.8, x)
+    backward = src[src.index("# backward sweep"):]
+    assert len(re.findall(r"\bo = 1\.0 / t\d+  # recomputed, not taped", backward)) == 1, backward
+    assert_grad_matches_fd(gated_state, (0.8, x), "w", g(0.8, x))

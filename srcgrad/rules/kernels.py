@@ -430,7 +430,8 @@ def push_array(tape, top, a):
     n = a.size
     if top + n > tape.shape[0]:
         bigger = np.empty(max(top + n, 2 * tape.shape[0]))
-        bigger[:top] = tape[:top]
+        for k in range(top):        # (not a slice assignment: see runtime.copy_into)
+            bigger[k] = tape[k]
         tape = bigger
     k = top
     for v in a.flat:
