@@ -53,11 +53,9 @@ def still_recomputed(code, text, names):
         if body.startswith("#"):
             continue
         targets = body.split("#")[0].split(" = ")[0] if " = " in body else ""
-        for part in re.split(r",\s*", targets):
-            if re.match(r"(\w+)", part.strip()) and re.match(r"(\w+)", part.strip()).group(1) in names:
-                return False
-        assigned = re.match(r"(\w+)\s*(\[[^\]]*\])?\s*[-+*/]=", body)
-        if assigned and assigned.group(1) in names:
+        assigned = [re.match(r"\w*", part.strip()).group() for part in targets.split(",")]
+        updated = re.match(r"(\w+)\s*(\[[^\]]*\])?\s*[-+*/]=", body)     # `x += ...`, `a[i] -= ...`
+        if names.intersection(assigned) or (updated and updated.group(1) in names):
             return False
     return False
 
@@ -301,6 +299,7 @@ class Generator(ForwardSweep, Checkpointing):
                     needed.add(need.name)
                     needed.update(n for op in need.define for n in reads(op))
             needed.update(control_reads(stmt))
+            needed.update(name for _, name in self.plan.snapshots.get(stmt.sid, ()))
             if isinstance(stmt, SetItem):
                 needed.update(reads(stmt))
             elif isinstance(stmt, Op) and stmt.target in self.plan.restored:

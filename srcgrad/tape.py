@@ -266,20 +266,15 @@ class _Planner:
             if isinstance(s, Op):
                 bindings[s.target] = bindings.get(s.target, 0) + 1
         self.write_depth = {}             # name -> deepest loop nesting of a statement writing it
+        self.depth = {}                   # sid -> loops around the statement
         def depths(block, depth):
             for st in block:
+                self.depth[st.sid] = depth
                 for name in (writes(st) if isinstance(st, (Op, SetItem)) else ()):
                     self.write_depth[name] = max(self.write_depth.get(name, 0), depth)
                 for child in children(st):
                     depths(child, depth + isinstance(st, (For, While)))
         depths(fn.body, 0)
-        self.depth = {}                   # sid -> loops around the statement
-        def blocks(block, depth):
-            for st in block:
-                self.depth[st.sid] = depth
-                for child in children(st):
-                    blocks(child, depth + isinstance(st, (For, While)))
-        blocks(fn.body, 0)
         self.bound_once = {n for n, c in bindings.items() if c == 1 and n not in fn.params} | \
             {p for p in fn.params if p not in bindings}
         self.blocking = set()

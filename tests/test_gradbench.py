@@ -508,3 +508,19 @@ def test_official_evals_through_the_kit_driver(tmp_path):
         summary = json.loads((tmp_path / f"{name}.json").read_text())
         assert summary["outcome"] == "success"
         assert summary["counts"]["valid"] == summary["counts"]["evaluations"] > 0
+
+
+def test_table_of_stored_results_filtered_by_eval(capsys):
+    """`table.py --evals` prints only those evals' rows, with ratios of the stored sessions' timings."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks", "gradbench"))
+    import table
+    results = os.path.join(ROOT, "benchmarks", "gradbench", "results")
+    assert table.main([os.path.join(results, "quick"), os.path.join(results, "full"), "--evals", "det,ode"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| eval")]
+    assert {row.split(" | ")[0][2:] for row in rows} == {"det", "ode"}
+    srcgrad = table.load(os.path.join(results, "full"), "srcgrad", "det")
+    manual = table.load(os.path.join(results, "full"), "manual", "det")
+    ns, _ = srcgrad["runs"][("gradient", "11")]
+    want = table.fmt_ratio(ns, manual["runs"][("gradient", "11")][0])
+    assert any(row.startswith("| det | gradient | 11 |") and f"| {want} |" in row for row in rows)

@@ -2,6 +2,7 @@
 """Tables of srcgrad vs GradBench's C++ ``manual`` tool (and the kit's PyTorch/JAX numbers) from run logs.
 
     python benchmarks/gradbench/table.py QUICK_OUT [FULL_OUT] [--cold COLD_OUT] [--srcgrad NAME] [--manual NAME]
+                                         [--evals LABEL,...]
 
 QUICK_OUT and FULL_OUT are ``--out`` folders of the kit's ``run.py``, each
 holding the sessions of both tools: ``OUT/srcgrad/<label>.summary.json`` (from
@@ -80,13 +81,13 @@ def fmt_ratio(a, b):
     return f"**{r:.2f}×**" if r > 2 else f"{r:.2f}×"
 
 
-def totals_table(out, srcgrad, manual, reference=None):
+def totals_table(out, srcgrad, manual, reference=None, labels=EVALS):
     head = ["eval", "manual (C++)", "srcgrad", "srcgrad / manual"]
     if reference:
         head += ["PyTorch", "srcgrad / PyTorch", "JAX", "srcgrad / JAX"]
     head += ["srcgrad outcome", "srcgrad compile (define)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for label in EVALS:
+    for label in labels:
         s, m = load(out, srcgrad, label), load(out, manual, label)
         if s is None:
             continue
@@ -105,10 +106,10 @@ def totals_table(out, srcgrad, manual, reference=None):
     return "\n".join(lines)
 
 
-def runs_table(out, srcgrad, manual):
+def runs_table(out, srcgrad, manual, labels=EVALS):
     lines = ["| eval | function | size | manual (C++) | srcgrad | srcgrad / manual | runs (manual, srcgrad) |",
              "|---|---|---|---|---|---|---|"]
-    for label in EVALS:
+    for label in labels:
         s, m = load(out, srcgrad, label), load(out, manual, label)
         if s is None or label == "hello":
             continue
@@ -119,10 +120,10 @@ def runs_table(out, srcgrad, manual):
     return "\n".join(lines)
 
 
-def compile_table(cold, warm, srcgrad):
+def compile_table(cold, warm, srcgrad, labels=EVALS):
     lines = ["| eval | compile, empty caches | compile, from srcgrad's and Numba's disk caches |",
              "|---|---|---|"]
-    for label in EVALS:
+    for label in labels:
         c, w = load(cold, srcgrad, label), load(warm, srcgrad, label)
         if c is None and w is None:
             continue
@@ -137,20 +138,22 @@ def main(argv=None):
     parser.add_argument("--cold", help="run.py --out folder of a srcgrad run with empty caches")
     parser.add_argument("--srcgrad", default="srcgrad", help="run.py --name of the srcgrad runs")
     parser.add_argument("--manual", default="manual", help="run.py --name of the manual runs")
+    parser.add_argument("--evals", help="comma-separated labels: only their rows (default: all)")
     args = parser.parse_args(argv)
+    labels = EVALS if not args.evals else tuple(label for label in EVALS if label in args.evals.split(","))
     parts = ["### Quick sizes (`run.py`, one run per evaluation): summed `evaluate` time per eval\n",
-             totals_table(args.quick, args.srcgrad, args.manual, REFERENCE_QUICK_MS),
+             totals_table(args.quick, args.srcgrad, args.manual, REFERENCE_QUICK_MS, labels),
              "\n### Quick sizes: mean `evaluate` time per evaluation\n",
-             runs_table(args.quick, args.srcgrad, args.manual)]
+             runs_table(args.quick, args.srcgrad, args.manual, labels)]
     if args.full:
         parts += [("\n### Default sizes (`run.py --full`, each evaluation repeated for >= 1 s): "
                    "sum over evaluations of the mean `evaluate` time per run\n"),
-                  totals_table(args.full, args.srcgrad, args.manual),
+                  totals_table(args.full, args.srcgrad, args.manual, labels=labels),
                   "\n### Default sizes: mean `evaluate` time per run, per evaluation\n",
-                  runs_table(args.full, args.srcgrad, args.manual)]
+                  runs_table(args.full, args.srcgrad, args.manual, labels)]
     if args.cold:
         parts += ["\n### srcgrad compile time (`define`, quick sizes)\n",
-                  compile_table(args.cold, args.quick, args.srcgrad)]
+                  compile_table(args.cold, args.quick, args.srcgrad, labels)]
     sys.stdout.write("\n".join(parts) + "\n")
     return 0
 
