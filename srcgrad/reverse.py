@@ -138,7 +138,7 @@ class Generator(ForwardSweep, Checkpointing):
 
     def tape_probe(self):
         """The forward sweep alone, returning how many tape entries it pushed
-        (float64, int64): what `srcgrad.source` reports as the tape's memory."""
+        (float64, int64, flag): what `srcgrad.source` reports as the tape's memory."""
         self.last_line = None
         self.checked = {}
         self.covered = set()

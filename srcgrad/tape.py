@@ -6,7 +6,7 @@ reads and how each one is obtained:
 
 - 'loopvar'   an enclosing for-loop index: the reversed loop recreates it;
 - 'direct'    the name still holds the value: either nothing assigns it after
-              the statement, or it is *restored* (see below);
+              the statement, or it is *restored*, or a *snapshot* (see below);
 - 'recompute' a cheap definition (indexing a read-only array, integer or
               +,-,* arithmetic on available values) in the same block: redo it;
 - 'tape'      otherwise: pushed after the statement, popped before its
@@ -19,10 +19,19 @@ the value it had at that point of the forward sweep. One push per overwrite,
 however many statements read it (a loop's state `x`, `y` costs two pushes per
 step, like a hand-written trajectory). Names are chosen so that cheap
 temporaries are recomputed from restored values rather than stored
-(Tapenade's TBR idea: store only what is overwritten and needed).
+(Tapenade's TBR idea: store only what is overwritten and needed). An
+integer step `i += c` and a negation `x = -x`, `a[i] = -a[i]` are undone
+instead (exact).
 
-Pushes whose innermost loop is a `for` are pre-reserved once per loop (no
-bounds check per push); others grow the stack.
+Snapshots: what the restore fixpoint still leaves on the tape is, where it
+can, pushed once after the last statement of its block that still sees it
+(a `Snapshot`) and popped before that statement's backward step: the
+backward steps of the statements before read it directly, and values
+computed from it are recomputed rather than taped.
+
+Three tapes: float64 values ('f'), int64 indices, counts and shapes ('i'),
+one-byte flags ('b'). Pushes whose innermost loop is a `for` are
+pre-reserved once per loop (no bounds check per push); others grow the stack.
 """
 import ast
 from dataclasses import dataclass, field
