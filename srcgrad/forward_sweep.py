@@ -527,10 +527,7 @@ def _shifted_indices(loop):
     """{name: (position, c)} for integers a loop body sets once, at its top
     level, to `i + c` or `i - c` (i the loop index, c an int constant): a
     neighbour's index, whose values over the loop are known before it runs."""
-    counts, shifted = {}, {}
-    for stmt in walk(loop.body):
-        for name in writes(stmt):
-            counts[name] = counts.get(name, 0) + 1
+    shifted = {}
     for pos, stmt in enumerate(loop.body):
         if not (isinstance(stmt, Op) and stmt.op in ("add", "sub") and len(stmt.args) == 2):
             continue
@@ -539,17 +536,24 @@ def _shifted_indices(loop):
             a, b = b, a
         if a == Name(loop.var) and isinstance(b, Const) and type(b.value) is int:
             shifted[stmt.target] = (pos, b.value if stmt.op == "add" else -b.value)
+    counts = _write_counts(loop)
     return {name: s for name, s in shifted.items() if counts.get(name) == 1}
+
+
+def _write_counts(loop):
+    """{name: how many statements of the loop body (nested ones included) write it}."""
+    counts = {}
+    for stmt in walk(loop.body):
+        for name in writes(stmt):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _running_offsets(loop):
     """{name: (position, c)} for integers a loop body steps once per iteration,
     at its top level, by `name = name + c` (c a nonzero int constant), and
     writes nowhere else: their value at each iteration is known from the first."""
-    counts, steps = {}, {}
-    for stmt in walk(loop.body):
-        for name in writes(stmt):
-            counts[name] = counts.get(name, 0) + 1
+    counts, steps = _write_counts(loop), {}
     for pos, stmt in enumerate(loop.body):
         if isinstance(stmt, Op) and stmt.op in ("add", "sub") and stmt.args[0] == Name(stmt.target) \
                 and isinstance(stmt.args[1], Const) and type(stmt.args[1].value) is int and stmt.args[1].value:

@@ -439,12 +439,17 @@ def _each_seed(lines, wrt, wrt_kinds, sweep):
         _seed_loop(lines, w, kind, f"s_{w}", body)
 
 
+def _allocate_jacobian(lines, wrt, wrt_kinds):
+    """J_<w>: one row per output element (m0 * m1 of them), one column per element of w."""
+    for w, kind in zip(wrt, wrt_kinds):
+        lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
+
+
 def _jacfwd_text(name, params, wrt, wrt_kinds, jvp_name, value_kind):
     out_rank = value_kind[1] if is_array(value_kind) else 0
     lines = [f"def {name}_jacfwd({', '.join(params)}, m0, m1):",
              "    # one forward sweep per input element: column j of J is the tangent for seed e_j"]
-    for w, kind in zip(wrt, wrt_kinds):
-        lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
+    _allocate_jacobian(lines, wrt, wrt_kinds)
 
     def sweep(seeds, k, j, pad):
         lines.append(f"{pad}value, t_out = {jvp_name}({', '.join(params)}, {', '.join(seeds)})")
@@ -459,8 +464,7 @@ def _jacrev_text(name, params, wrt, wrt_kinds, adjoint, out_kind):
     out_rank = out_kind[1] if is_array(out_kind) else 0
     lines = [f"def {name}_jacrev({', '.join(params)}, m0, m1):",
              "    # one reverse sweep per output element: row i of J is uᵀJ for u = e_i"]
-    for w, kind in zip(wrt, wrt_kinds):
-        lines.append(f"    J_{w} = np.empty((m0 * m1, {_size(w, kind)}))")
+    _allocate_jacobian(lines, wrt, wrt_kinds)
     lines.append("    u_flat = np.zeros(m0 * m1)")
     lines.append("    for i in range(m0 * m1):")
     lines.append("        u_flat[i] = 1.0")

@@ -11,6 +11,8 @@ import math
 import numba
 import numpy as np
 
+from ..runtime import reserve
+
 jit = numba.njit(cache=True)
 
 
@@ -428,11 +430,7 @@ def scatter1(d, idx, g):
 def push_array(tape, top, a):
     """Append a's elements to the float tape; returns (tape, new top)."""
     n = a.size
-    if top + n > tape.shape[0]:
-        bigger = np.empty(max(top + n, 2 * tape.shape[0]))
-        for k in range(top):        # (not a slice assignment: see runtime.copy_into)
-            bigger[k] = tape[k]
-        tape = bigger
+    tape = reserve(tape, top + n)
     k = top
     for v in a.flat:
         tape[k] = v
