@@ -57,8 +57,14 @@ class ForwardSweep:
                 used.add(kind[0])
         return used | self.checkpoint_tapes()
 
-    def forward(self, block, code, taping):
-        outer, self.valid_checks = getattr(self, "valid_checks", {}), {}
+    def forward(self, block, code, taping, inside=None):
+        """The forward sweep of `block`; `inside`: the if/for/while statement
+        whose body it is, inside which the bounds checks passed before it stay
+        valid unless it writes what they read (its loop index included)."""
+        outer = getattr(self, "valid_checks", {})
+        changed = writes(inside) if inside is not None else None
+        self.valid_checks = {} if changed is None else \
+            {test: names for test, names in outer.items() if not names & changed}
         try:
             self.forward_block(block, code, taping)
         finally:
@@ -86,10 +92,10 @@ class ForwardSweep:
                 code.line(f"{index_text(stmt.array, stmt.index, stmt.spec)} {sign} {atom_text(stmt.value)}")
             elif isinstance(stmt, If):
                 with code.block(f"if {stmt.flag}:"):
-                    self.forward(stmt.body, code, taping)
+                    self.forward(stmt.body, code, taping, inside=stmt)
                 if stmt.orelse:
                     with code.block("else:"):
-                        self.forward(stmt.orelse, code, taping)
+                        self.forward(stmt.orelse, code, taping, inside=stmt)
             elif isinstance(stmt, For) and taping and stmt.sid in self.segmented:
                 self.forward_checkpointed(stmt, code)
             elif isinstance(stmt, For):
@@ -115,7 +121,7 @@ class ForwardSweep:
                         if needed is not None:          # room for this iteration's pushes, checked once
                             self.reserve_for(needed, "1", code)
                             self.cover(stmt)
-                        self.forward(stmt.body, code, taping)
+                        self.forward(stmt.body, code, taping, inside=stmt)
             self.push(code, stmt, after)
             self.push_snapshot(code, stmt, taping)
             changed = set() if isinstance(stmt, SetItem) else writes(stmt)    # (elements: shapes unchanged)
@@ -142,7 +148,7 @@ class ForwardSweep:
             with code.block(f"for {chunk} in range({WHILE_CHUNK}):"):
                 if counting:
                     code.line(f"{stmt.counter} += 1")
-                self.forward(stmt.body, code, taping)
+                self.forward(stmt.body, code, taping, inside=stmt)
                 with code.block(f"if not ({condition}):"):
                     code.line("break")
 
@@ -156,7 +162,7 @@ class ForwardSweep:
         with code.block(f"for {stmt.var} in {self.range_text(stmt)}:"):
             if counting:
                 code.line(f"{stmt.counter} += 1")
-            self.forward(stmt.body, code, taping)
+            self.forward(stmt.body, code, taping, inside=stmt)
 
     def range_text(self, stmt):
         start, stop, step = (atom_text(a) for a in (stmt.start, stmt.stop, stmt.step))
@@ -401,16 +407,21 @@ class ForwardSweep:
         if access is None:
             return
         array, index = access
-        tests = []
+        tests, every = [], []
         for k, atom in index:
-            if k in self.checked.get(stmt.sid, ()) or self.rank(atom):
+            if self.rank(atom):
                 continue
             i = atom_text(atom)
-            tests.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
+            every.append(f"-{array}.shape[{k}] <= {i} < {array}.shape[{k}]")
+            if k not in self.checked.get(stmt.sid, ()):      # (else checked once before the loop)
+                tests.append(every[-1])
+        whole = " and ".join(every)         # what holds once this access is checked
+        if not whole or whole in self.valid_checks or " and ".join(tests) in self.valid_checks:
+            return          # (passed already here or in an enclosing block, nothing it reads changed since)
+        self.valid_checks[whole] = set(re.findall(r"[A-Za-z_]\w*", whole))
+        if not tests:
+            return
         test = " and ".join(tests)
-        if not tests or test in self.valid_checks:
-            return          # (passed already in this block, nothing it reads changed since)
-        self.valid_checks[test] = set(re.findall(r"[A-Za-z_]\w*", test))
         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
         code.line(f"if not ({test}): raise IndexError('index out of range for {array} at {where}')")
 

@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import fusion, inline, loop_helpers, preaccumulate, registers
+from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
@@ -190,11 +190,14 @@ class Generator(ForwardSweep, Checkpointing):
         return self.finished(code)
 
     def finished(self, code):
-        """The text passes over emitted code (`inline`, `registers`, `loop_helpers`), then the source."""
+        """The text passes over emitted code (`inline`, `registers`, `loop_helpers`, `first_writes`),
+        then the source."""
         code.lines = inline.run(code.lines, self.fusible())
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
         code.lines = loop_helpers.run(code.lines)
+        code.lines = first_writes.run(code.lines, {self.d(n): n for n in sorted(self.active)
+                                                   if is_array(self.types.get(n)) and self.types[n][1] == 1})
         return code.text()
 
     def fusible(self):

@@ -47,7 +47,7 @@ def mul(d_z, z, x, y):
 
 @rule("x / y", label="quotient: δ/y to x, −δ·z/y to y", domain=[SYM, POS])
 def div(d_z, z, x, y):
-    return d_z / y, -d_z * z / y
+    return d_z * (1.0 / y), -d_z * z * (1.0 / y)      # one division for both: LLVM merges the two 1/y
 
 
 @rule("1.0 / x", label="reciprocal: −δ·z² (z = 1/x)", domain=[POS])

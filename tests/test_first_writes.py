@@ -1,0 +1,129 @@
+"""Small emission choices a hand-written adjoint makes: a δ vector written once
+per element is allocated empty, not zeroed (`srcgrad.first_writes`); a
+quotient's two δ's share one division; a bounds check passed in an enclosing
+block is not repeated inside a nested loop. Every gradient is checked against
+finite differences and, where known, a closed form."""
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import first_writes
+from tests.fd import assert_grad_matches_fd
+
+
+def sigmoid_mse(w, b, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w + b)))
+    return np.sum((y - p) ** 2) / X.shape[0]
+
+
+def epochs_of_sums(w, X, n):
+    """The elementwise sum runs once per epoch, nested in a loop: its δ
+    vector must add across the epochs (no empty allocation)."""
+    total = 0.0
+    for _ in range(n):
+        total += np.sum(np.tanh(X * w))
+    return total
+
+
+def newton_roots(a, b, tol):
+    """A while loop inside a for loop reading b[i]: b[i] is checked once, by
+    the check before the for loop."""
+    L = 0.0
+    for i in range(b.shape[0]):
+        x = b[i]
+        step = 1.0
+        k = 0
+        while abs(step) > tol and k < 50:
+            step = (x ** 3 + a * x - b[i]) / (3.0 * x ** 2 + a)
+            x = x - step
+            k += 1
+        L += x * x
+    return L
+
+
+def _data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 3))
+    return rng.normal(size=3), 0.3, X, rng.uniform(0.0, 1.0, 40)
+
+
+def test_delta_vector_of_elementwise_sum_is_written_not_accumulated():
+    w, b, X, y = _data()
+    g = srcgrad.grad(sigmoid_mse, wrt=("w", "b"))
+    src = srcgrad.source(g, w, b, X, y)
+    assert "np.empty_like(" in src and "every element written below before any is read" in src
+    got = g(w, b, X, y)
+    p = 1.0 / (1.0 + np.exp(-(X @ w + b)))
+    dz = -2.0 * (y - p) * p * (1.0 - p) / X.shape[0]          # closed form
+    np.testing.assert_allclose(got[0], X.T @ dz, rtol=1e-12)
+    assert math.isclose(got[1], dz.sum(), rel_tol=1e-12)
+    assert_grad_matches_fd(sigmoid_mse, (w, b, X, y), ("w", "b"), got)
+
+
+def test_nested_elementwise_sum_keeps_accumulating():
+    rng = np.random.default_rng(8)
+    w, X = 0.7, rng.normal(size=25)
+    g = srcgrad.grad(epochs_of_sums, wrt=("w", "X"))
+    got = g(w, X, 3)
+    sech2 = 1.0 - np.tanh(X * w) ** 2
+    assert math.isclose(got[0], 3 * np.sum(sech2 * X), rel_tol=1e-12)
+    np.testing.assert_allclose(got[1], 3 * sech2 * w, rtol=1e-12)
+    assert_grad_matches_fd(epochs_of_sums, (w, X, 3), ("w", "X"), got)
+
+
+def test_pass_leaves_what_it_cannot_prove():
+    base = ["def f_adjoint(x, n, m, d_out):",
+            "    x_s = stretch1(x, n)",
+            "    d_x_s = np.zeros_like(x_s)"]
+    vectors = {"d_x_s": "x_s"}
+    whole = base + ["    for i in range(n):", "        d_x_s[i] += 2.0", "    return d_x_s"]
+    assert "d_x_s[i] = 2.0" in "\n".join(first_writes.run(whole, vectors))
+    reversed_loop = base + ["    for i in range(n - 1, -1, -1):", "        d_x_s[i] += 2.0", "    return d_x_s"]
+    assert "np.empty_like(x_s)" in "\n".join(first_writes.run(reversed_loop, vectors))
+    cases = {
+        "another length": base + ["    for i in range(m):", "        d_x_s[i] += 2.0"],
+        "in a branch": base + ["    for i in range(n):", "        if x_s[i] > 0:", "            d_x_s[i] += 2.0"],
+        "nested loop": base + ["    for k in range(3):", "        for i in range(n):", "            d_x_s[i] += 2.0"],
+        "read in the loop": base + ["    for i in range(n):", "        d_x_s[i] += d_x_s[0]"],
+        "used before": base + ["    d_x_s[0] = 1.0", "    for i in range(n):", "        d_x_s[i] += 2.0"],
+        "break": base + ["    for i in range(n):", "        d_x_s[i] += 2.0", "        if i > 2:", "            break"],
+        "other index": base + ["    for i in range(n):", "        d_x_s[n - 1 - i] += 2.0"],
+        "rebound": base + ["    for i in range(n):", "        d_x_s[i] += 2.0", "    x_s = stretch1(x, m)"],
+    }
+    for what, lines in cases.items():
+        assert first_writes.run(lines, vectors) == lines, what
+
+
+def test_quotient_shares_one_division():
+    def ratio(x, y):
+        return x / y
+    src = srcgrad.source(srcgrad.grad(ratio, wrt=("x", "y")), 1.5, 0.4)
+    assert src.count("(1.0 / y)") == 2
+    gx, gy = srcgrad.grad(ratio, wrt=("x", "y"))(1.5, 0.4)
+    assert math.isclose(gx, 1 / 0.4, rel_tol=1e-15) and math.isclose(gy, -1.5 / 0.4 ** 2, rel_tol=1e-15)
+
+
+def test_bounds_check_of_enclosing_loop_covers_nested_while():
+    b = np.linspace(-2.0, 3.0, 9)
+    g = srcgrad.grad(newton_roots, wrt="a")
+    src = srcgrad.source(g, 1.3, b, 1e-12)
+    assert src.count("raise IndexError") == 1              # once, before the for loop
+    assert_grad_matches_fd(newton_roots, (1.3, b, 1e-12), "a", g(1.3, b, 1e-12))
+    with pytest.raises(srcgrad.SrcgradError, match="index into 'b' is out of range") as info:
+        srcgrad.grad(neighbour_out_of_range, wrt="a")(1.3, b, 1e-12)
+    assert info.value.lineno == neighbour_out_of_range.__code__.co_firstlineno + 7     # b[i + 1], in the while
+
+
+def neighbour_out_of_range(a, b, tol):
+    """b[i + 1] in the nested while: out of range at the last i, still checked."""
+    L = 0.0
+    for i in range(b.shape[0]):
+        x = b[i]
+        k = 0
+        while k < 3:
+            x = x - 0.1 * (x * a - b[i + 1])
+            k += 1
+        L += x
+    return L
