@@ -160,6 +160,7 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     namer = copy.deepcopy(namer)
     types = typeinfer.run(fn, kinds_in)
     fn = typeinfer.split_array_updates(fn, types, namer)
+    fn = typeinfer.array_squares(fn, types)
     fn = loopfuse.run(fn, types, namer)
     fn, _ = scalarize.run(fn, types, namer)
     fn = fusion.hoist_independent(fn)

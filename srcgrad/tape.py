@@ -8,7 +8,9 @@ reads and how each one is obtained:
 - 'direct'    the name still holds the value: either nothing assigns it after
               the statement, or it is *restored*, or a *snapshot* (see below);
 - 'recompute' a cheap definition (indexing a read-only array, integer or
-              +,-,* arithmetic on available values) in the same block: redo it;
+              +,-,* arithmetic on available values; for arrays: views, and
+              sums, differences and products of arrays themselves available
+              or cheap to redo, `x - mu[k]`) in the same block: redo it;
 - 'tape'      otherwise: pushed after the statement, popped before its
               backward step (only loop indices and trip counters end up here).
 
@@ -52,6 +54,7 @@ CHEAP_OPS = {"getitem", "copy", "len", "shape", "size", "ndim", "float", "int", 
 MAX_RECOMPUTE_DEPTH = 4
 # one division: redone off the δ chain's critical path, cheaper than a push and a pop
 CHEAP_RECOMPUTE = {"div", "recip"}
+ARRAY_RECOMPUTE = {"add", "sub", "mul", "neg"}
 MAX_PRUNE_TRIES = 40       # planning rounds spent looking for redundant restored names
 
 
@@ -542,10 +545,14 @@ class _Planner:
                 continue                  # its shape never changes (only its elements may)
             if is_array(self.types.get(arg)):
                 # the array's contents must be unchanged, or put back by the time
-                # root's backward step runs (a restored array written only later)
+                # root's backward step runs (a restored array written only later),
+                # or the array itself cheap to redo (`mu[k]`, `x - mu[k]`)
                 if arg in dctx.after and not (arg in self.plan.restored and
                                               not self._written_between(dctx.block, dctx.pos, root, arg)):
-                    return None
+                    how, sub = self._avail(arg, dctx, root, depth + 1)
+                    if how != "recompute":
+                        return None
+                    chain += [op for op in sub if op not in chain]
                 continue
             how, sub = self._avail(arg, dctx, root, depth + 1)
             if how == "tape":
@@ -612,7 +619,11 @@ class _Planner:
             return not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") != "len"
                            for n in ast.walk(op.raw))
         if is_array(self.types.get(op.target)):
-            # a view (x[t], A[:, j], A.T) of an array that is not written: free to take again
+            # a view (x[t], A[:, j], A.T) of an array that is not written: free to take again;
+            # a sum, difference or product of arrays: one pass over its operands, where the tape
+            # would cost a copy in and a copy out (and the memory)
+            if op.op in ARRAY_RECOMPUTE:
+                return True
             return op.op in ("getitem", "slice", "transpose") and all(
                 not is_array(self.types.get(a.id)) or a.id not in self.written
                 for a in op.args[1:] if isinstance(a, Name))

@@ -407,6 +407,27 @@ def split_array_updates(fn, types, namer):
     return dataclasses.replace(fn, body=block(fn.body))
 
 
+def array_squares(fn, types):
+    """`a * a` on an array becomes `square(a)`: its δ is one pass, 2·a·δ,
+    where the product's two δ's (one per operand, then added: the split)
+    would be three passes over the array and a temporary. (Scalars keep the
+    product: LLVM merges the two δ's, and `explain` shows the split.)"""
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, Op) and s.op == "mul" and len(s.args) == 2 and isinstance(s.args[0], Name) \
+                    and s.args[0] == s.args[1] and is_array(types.get(s.target)) and not s.static:
+                out.append(dataclasses.replace(s, op="square", args=(s.args[0],)))
+            elif isinstance(s, If):
+                out.append(dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse)))
+            elif isinstance(s, (For, While)):
+                out.append(dataclasses.replace(s, body=block(s.body)))
+            else:
+                out.append(s)
+        return tuple(out)
+    return dataclasses.replace(fn, body=block(fn.body))
+
+
 def shared_arguments(fn, types):
     """A helper's array parameter that the helper only updates in place
     (`y += a * x`, `y[i] = …`) is, as in Python, the caller's array: its

@@ -64,8 +64,11 @@ class Tool:
         if kind == "start":
             import numba
             import numpy
+
+            import benchmarks          # (one thread, and freed memory kept: see benchmarks/__init__.py)
             resp["tool"] = "srcgrad"
-            resp["config"] = {"numba": numba.__version__, "numpy": numpy.__version__, "threads": 1}
+            resp["config"] = {"numba": numba.__version__, "numpy": numpy.__version__, "threads": 1,
+                              "keeps_freed_memory": benchmarks.KEEPS_FREED_MEMORY}
         elif kind == "define":
             resp.update(self.define(msg["module"]))
         elif kind == "evaluate":
