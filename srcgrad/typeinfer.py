@@ -389,22 +389,13 @@ def split_array_updates(fn, types, namer):
     """`h += b` on an array (kept by normalize as the in-place `h = h + b`)
     becomes `t = h + b; h = t`: a new binding, so that broadcasting may change
     h's shape and the adjoint still knows the old one."""
-    def block(stmts):
-        out = []
-        for s in stmts:
-            if isinstance(s, Op) and is_array(types.get(s.target)) and s.args and s.args[0] == Name(s.target):
-                temp = namer.temp()
-                types[temp] = types[s.target]
-                out.append(dataclasses.replace(s, target=temp))
-                out.append(Op(s.target, "copy", (Name(temp),), s.loc))
-            elif isinstance(s, If):
-                out.append(dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse)))
-            elif isinstance(s, (For, While)):
-                out.append(dataclasses.replace(s, body=block(s.body)))
-            else:
-                out.append(s)
-        return tuple(out)
-    return dataclasses.replace(fn, body=block(fn.body))
+    def split(s):
+        if isinstance(s, Op) and is_array(types.get(s.target)) and s.args and s.args[0] == Name(s.target):
+            temp = namer.temp()
+            types[temp] = types[s.target]
+            return [dataclasses.replace(s, target=temp), Op(s.target, "copy", (Name(temp),), s.loc)]
+        return [s]
+    return _rewrite_simple(fn, split)
 
 
 def array_squares(fn, types):
@@ -412,18 +403,25 @@ def array_squares(fn, types):
     where the product's two δ's (one per operand, then added: the split)
     would be three passes over the array and a temporary. (Scalars keep the
     product: LLVM merges the two δ's, and `explain` shows the split.)"""
+    def square(s):
+        if isinstance(s, Op) and s.op == "mul" and len(s.args) == 2 and isinstance(s.args[0], Name) \
+                and s.args[0] == s.args[1] and is_array(types.get(s.target)) and not s.static:
+            return [dataclasses.replace(s, op="square", args=(s.args[0],))]
+        return [s]
+    return _rewrite_simple(fn, square)
+
+
+def _rewrite_simple(fn, rewrite):
+    """`fn` with every simple statement s (not if/for/while) replaced by the statements rewrite(s)."""
     def block(stmts):
         out = []
         for s in stmts:
-            if isinstance(s, Op) and s.op == "mul" and len(s.args) == 2 and isinstance(s.args[0], Name) \
-                    and s.args[0] == s.args[1] and is_array(types.get(s.target)) and not s.static:
-                out.append(dataclasses.replace(s, op="square", args=(s.args[0],)))
-            elif isinstance(s, If):
+            if isinstance(s, If):
                 out.append(dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse)))
             elif isinstance(s, (For, While)):
                 out.append(dataclasses.replace(s, body=block(s.body)))
             else:
-                out.append(s)
+                out.extend(rewrite(s))
         return tuple(out)
     return dataclasses.replace(fn, body=block(fn.body))
 

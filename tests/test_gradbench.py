@@ -369,9 +369,10 @@ def test_unknown_function_is_an_error():
 class ToolProcess:
     """The tool as a subprocess, driven in lockstep: one message, then exactly one response line."""
 
-    def __init__(self):
+    def __init__(self, env=None):
         self.proc = subprocess.Popen([sys.executable, TOOL], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=None if env is None else {**os.environ, **env})
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.stderr = []
@@ -524,3 +525,20 @@ def test_table_of_stored_results_filtered_by_eval(capsys):
     ns, _ = srcgrad["runs"][("gradient", "11")]
     want = table.fmt_ratio(ns, manual["runs"][("gradient", "11")][0])
     assert any(row.startswith("| det | gradient | 11 |") and f"| {want} |" in row for row in rows)
+
+
+def test_define_compiles_in_a_forked_child(tmp_path):
+    """From an empty srcgrad cache the tool compiles lse's primal while a forked
+    child compiles its gradient into the cache; the tool then loads it: define
+    succeeds, nothing but responses reaches stdout, both functions answer right."""
+    tool = ToolProcess(env={"SRCGRAD_CACHE_DIR": str(tmp_path)})
+    assert tool.send({"id": 0, "kind": "start", "eval": "lse"})["config"]["keeps_freed_memory"] in (True, False)
+    r = tool.send({"id": 1, "kind": "define", "module": "lse"})
+    assert r["success"] is True and r["timings"][0]["name"] == "compile"
+    cached = {p.name.split(".")[1].split("-")[0] for p in tmp_path.glob("**/srcgrad_gen_*.nbi")}
+    assert {"logsumexp_primal", "logsumexp_adjoint"} <= cached                # Numba's disk cache, both
+    x = [0.3, -1.2, 2.0]
+    r = tool.send({"id": 2, "kind": "evaluate", "module": "lse", "function": "gradient", "input": {"x": x}})
+    softmax = np.exp(x) / np.exp(x).sum()
+    assert_close(r["output"], softmax.tolist(), rtol=1e-12)
+    assert tool.close() == []
