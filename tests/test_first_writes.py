@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from benchmarks import newton
 from srcgrad import first_writes
 from tests.fd import assert_grad_matches_fd
 
@@ -26,22 +27,6 @@ def epochs_of_sums(w, X, n):
     for _ in range(n):
         total += np.sum(np.tanh(X * w))
     return total
-
-
-def newton_roots(a, b, tol):
-    """A while loop inside a for loop reading b[i]: b[i] is checked once, by
-    the check before the for loop."""
-    L = 0.0
-    for i in range(b.shape[0]):
-        x = b[i]
-        step = 1.0
-        k = 0
-        while abs(step) > tol and k < 50:
-            step = (x ** 3 + a * x - b[i]) / (3.0 * x ** 2 + a)
-            x = x - step
-            k += 1
-        L += x * x
-    return L
 
 
 def _data():
@@ -107,11 +92,14 @@ def test_quotient_shares_one_division():
 
 
 def test_bounds_check_of_enclosing_loop_covers_nested_while():
+    """The Newton benchmark: a while loop inside a for loop reads b[i]; the
+    check of b (and of t) before the for loop covers it: two checks in all."""
+    a, s, b, t, tol = newton.make_args(n=9)
+    g = srcgrad.grad(newton.loss, wrt=("a", "s"))
+    src = srcgrad.source(g, a, s, b, t, tol)
+    assert src.count("raise IndexError") == 2 and "t1 > b.shape[0]" in src and "t1 > t.shape[0]" in src
+    assert_grad_matches_fd(newton.loss, (a, s, b, t, tol), ("a", "s"), g(a, s, b, t, tol))
     b = np.linspace(-2.0, 3.0, 9)
-    g = srcgrad.grad(newton_roots, wrt="a")
-    src = srcgrad.source(g, 1.3, b, 1e-12)
-    assert src.count("raise IndexError") == 1              # once, before the for loop
-    assert_grad_matches_fd(newton_roots, (1.3, b, 1e-12), "a", g(1.3, b, 1e-12))
     with pytest.raises(srcgrad.SrcgradError, match="index into 'b' is out of range") as info:
         srcgrad.grad(neighbour_out_of_range, wrt="a")(1.3, b, 1e-12)
     assert info.value.lineno == neighbour_out_of_range.__code__.co_firstlineno + 7     # b[i + 1], in the while
