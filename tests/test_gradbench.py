@@ -531,11 +531,11 @@ def test_define_compiles_in_a_forked_child(tmp_path):
     """From an empty srcgrad cache the tool compiles lse's primal while a forked
     child compiles its gradient into the cache; the tool then loads it: define
     succeeds, nothing but responses reaches stdout, both functions answer right."""
-    tool = ToolProcess(env={"SRCGRAD_CACHE_DIR": str(tmp_path)})
+    tool = ToolProcess(env={"SRCGRAD_CACHE_DIR": str(tmp_path / "srcgrad"), "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
     assert tool.send({"id": 0, "kind": "start", "eval": "lse"})["config"]["keeps_freed_memory"] in (True, False)
     r = tool.send({"id": 1, "kind": "define", "module": "lse"})
     assert r["success"] is True and r["timings"][0]["name"] == "compile"
-    cached = {p.name.split(".")[1].split("-")[0] for p in tmp_path.glob("**/srcgrad_gen_*.nbi")}
+    cached = {p.name.split(".")[1].split("-")[0] for p in tmp_path.rglob("srcgrad_gen_*.nbi")}
     assert {"logsumexp_primal", "logsumexp_adjoint"} <= cached                # Numba's disk cache, both
     x = [0.3, -1.2, 2.0]
     r = tool.send({"id": 2, "kind": "evaluate", "module": "lse", "function": "gradient", "input": {"x": x}})
