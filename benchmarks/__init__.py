@@ -34,7 +34,6 @@ for _flag in ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_thread
 _os.environ["XLA_FLAGS"] = _xla
 
 
-
 def keep_freed_memory():
     """glibc only (elsewhere a no-op, False): blocks up to 32 MiB come from the
     heap and freed heap memory is not trimmed, so a call reuses what the last
@@ -44,10 +43,9 @@ def keep_freed_memory():
     import ctypes.util
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
+        mallopt = ctypes.CDLL(name).mallopt if name else None
     except (OSError, AttributeError):
-        return False
+        mallopt = None
     if mallopt is None:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3

@@ -34,9 +34,10 @@ this is visible in the text:
 """
 import re
 
+from .registers import JUMP
+
 _LOOP = re.compile(r"^    for (\w+) in range\((\w+)\):(\s+#.*)?$")
 _REVERSED = re.compile(r"^    for (\w+) in range\((\w+) - 1, -1, -1\):(\s+#.*)?$")
-_JUMP = re.compile(r"^\s*(break|continue|return)\b")
 
 
 def run(lines, vectors):
@@ -63,7 +64,7 @@ def run(lines, vectors):
         body = range(loop_at + 1, end)
         if update is None or word.search(update.group(1)) or \
                 any(k != use and word.search(text[k]) for k in body) or \
-                any(_JUMP.match(text[k]) for k in body) or \
+                any(JUMP.match(text[k]) for k in body) or \
                 any(re.match(rf"^\s*{var}\s*[+\-*]?=[^=]", text[k]) for k in body):
             continue
         lines[at] = lines[at].replace(f"np.zeros_like({name})", f"np.empty_like({name})", 1) + \

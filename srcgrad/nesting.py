@@ -23,7 +23,7 @@ import dataclasses
 from . import activity, typeinfer
 from .errors import SrcgradError
 from .program import (BreakIf, Const, For, If, Name, Op, Return, SetItem, While, _next_id, control_reads,
-                      reads, walk, writes)
+                      reads, rewrite_simple, walk, writes)
 from .rules import RULES
 from .typeinfer import is_array
 
@@ -122,25 +122,20 @@ def expand(fn, types, namer):
     """Replace the `derivative` ops of `fn` by the inner derivative programs."""
     done = {}
 
-    def block(stmts):
+    def inline(s):
+        if not (isinstance(s, Op) and s.op == "derivative"):
+            return [s]
+        static = dict(s.static)
+        call = static["call"]
         out = []
-        for s in stmts:
-            if isinstance(s, Op) and s.op == "derivative":
-                static = dict(s.static)
-                call = static["call"]
-                if call not in done:
-                    outputs, body = _program(static["of"], s, types, namer)
-                    out += body
-                    done[call] = outputs
-                out.append(Op(s.target, "copy", (done[call][static["output"]],), s.loc))
-            elif isinstance(s, If):
-                out.append(dataclasses.replace(s, body=tuple(block(s.body)), orelse=tuple(block(s.orelse))))
-            elif isinstance(s, (For, While)):
-                out.append(dataclasses.replace(s, body=tuple(block(s.body))))
-            else:
-                out.append(s)
+        if call not in done:
+            outputs, body = _program(static["of"], s, types, namer)
+            out += body
+            done[call] = outputs
+        out.append(Op(s.target, "copy", (done[call][static["output"]],), s.loc))
         return out
-    return dataclasses.replace(fn, body=tuple(block(fn.body)), names=frozenset(namer.taken))
+
+    return dataclasses.replace(fn, body=rewrite_simple(fn.body, inline), names=frozenset(namer.taken))
 
 
 def _arg_kind(atom, types):

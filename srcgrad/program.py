@@ -8,6 +8,7 @@ lecture's computational graph. Control flow is structured (`If`, `For`,
 guards and `BreakIf`, so the only `Return` is the last statement.
 """
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Optional, Union
@@ -137,6 +138,21 @@ def children(stmt):
     if isinstance(stmt, (For, While)):
         return (stmt.body,)
     return ()
+
+
+def rewrite_simple(block, rewrite):
+    """`block` with every simple statement s (not if/for/while) replaced by the
+    statements rewrite(s) returns, nested blocks included (a tuple)."""
+    out = []
+    for s in block:
+        if isinstance(s, If):
+            out.append(dataclasses.replace(s, body=rewrite_simple(s.body, rewrite),
+                                           orelse=rewrite_simple(s.orelse, rewrite)))
+        elif isinstance(s, (For, While)):
+            out.append(dataclasses.replace(s, body=rewrite_simple(s.body, rewrite)))
+        else:
+            out.extend(rewrite(s))
+    return tuple(out)
 
 
 def walk(block):

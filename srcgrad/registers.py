@@ -31,7 +31,7 @@ import re
 
 _FOR = re.compile(r"^(\s*)for \w+ in .*:(\s+#.*)?$")
 _ADD = re.compile(r"^(\s*)(d_\w+)\[([\w\s,+\-*]+)\] ([+-])= (.+?)(\s+#.*)?$")
-_JUMP = re.compile(r"^\s*(break|continue|return)\b")
+JUMP = re.compile(r"^\s*(break|continue|return)\b")     # a line that leaves a loop early
 _UNKNOWN = "<a line this pass cannot read>"
 
 
@@ -78,7 +78,7 @@ class _Rewriter:
         return out
 
     def loop(self, header, body, pad):
-        if not body or any(_JUMP.match(line) for line in body):
+        if not body or any(JUMP.match(line) for line in body):
             return [header] + body
         inner = _indent(body[0])
         assigned = set(_assigned_in(header))

@@ -12,7 +12,8 @@ import copy
 import dataclasses
 
 from .errors import SrcgradError
-from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, children, reads, walk, writes
+from .program import (BreakIf, Const, For, If, Name, Op, Return, SetItem, While, children, reads, rewrite_simple,
+                      walk, writes)
 from .rules import RULES, arrays
 
 SCALARS = ("bool", "int", "float")
@@ -395,7 +396,7 @@ def split_array_updates(fn, types, namer):
             types[temp] = types[s.target]
             return [dataclasses.replace(s, target=temp), Op(s.target, "copy", (Name(temp),), s.loc)]
         return [s]
-    return _rewrite_simple(fn, split)
+    return dataclasses.replace(fn, body=rewrite_simple(fn.body, split))
 
 
 def array_squares(fn, types):
@@ -408,22 +409,7 @@ def array_squares(fn, types):
                 and s.args[0] == s.args[1] and is_array(types.get(s.target)) and not s.static:
             return [dataclasses.replace(s, op="square", args=(s.args[0],))]
         return [s]
-    return _rewrite_simple(fn, square)
-
-
-def _rewrite_simple(fn, rewrite):
-    """`fn` with every simple statement s (not if/for/while) replaced by the statements rewrite(s)."""
-    def block(stmts):
-        out = []
-        for s in stmts:
-            if isinstance(s, If):
-                out.append(dataclasses.replace(s, body=block(s.body), orelse=block(s.orelse)))
-            elif isinstance(s, (For, While)):
-                out.append(dataclasses.replace(s, body=block(s.body)))
-            else:
-                out.extend(rewrite(s))
-        return tuple(out)
-    return dataclasses.replace(fn, body=block(fn.body))
+    return dataclasses.replace(fn, body=rewrite_simple(fn.body, square))
 
 
 def shared_arguments(fn, types):

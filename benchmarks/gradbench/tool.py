@@ -101,13 +101,9 @@ class Tool:
         try:
             examples = list(getattr(module, "EXAMPLES", {}).items())
             helper = _compile_in_child(module, examples[1:]) if self.parallel_define else None
-            for function, example in examples[:1]:
-                compute, to_json = module.prepare(function, example)
-                to_json(compute())
+            _build(module, examples[:1])
             _wait(helper)
-            for function, example in examples[1:]:                  # (from the disk caches the child filled)
-                compute, to_json = module.prepare(function, example)
-                to_json(compute())
+            _build(module, examples[1:])             # (from the disk caches the child filled)
         except Exception:             # noqa: BLE001
             return {"success": False, "error": traceback.format_exc()}
         return {"success": True, "timings": [{"name": "compile", "nanoseconds": time.perf_counter_ns() - t0}]}
@@ -149,13 +145,18 @@ def _compile_in_child(module, examples):
     if pid == 0:
         code = 1
         try:
-            for function, example in examples:
-                compute, to_json = module.prepare(function, example)
-                to_json(compute())
+            _build(module, examples)
             code = 0
         finally:
             os._exit(code)
     return pid
+
+
+def _build(module, examples):
+    """Compile (or load from the disk caches) each function of `examples`, [(function, input)], by running it."""
+    for function, example in examples:
+        compute, to_json = module.prepare(function, example)
+        to_json(compute())
 
 
 def _wait(pid):
