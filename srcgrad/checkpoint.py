@@ -235,10 +235,12 @@ class Checkpointing:
                           "shaped as before the segment: the rerun tapes that shape")
             lo, hi = self._segment_bounds(seg)
             code.line(f"{seg.size} = min({seg.length}, {seg.trips} - {seg.segment} * {seg.length})")
+            self.refilling = True
             self.reserve_loop(loop, seg.size, code)
             step = "" if loop.step == Const(1) else f", {atom_text(loop.step)}"
             with code.block(f"for {loop.var} in range({lo}, {hi}{step}):"):
                 self.forward(loop.body, code, taping=True)
+            self.refilling = False
             self.last_line = None
             if loop.step == Const(1):
                 header = f"for {loop.var} in range({hi} - 1, {lo} - 1, -1):"

@@ -300,7 +300,15 @@ class ForwardSweep:
                 per = needed[kind] if _is_atom(needed[kind]) else f"({needed[kind]})"
                 room = per if times == "1" else f"{times} * {per}"
                 # the test inline: calling reserve (and passing the array) costs more than the push
-                code.line(f"if {top} + {room} > {tape}.shape[0]: {tape} = reserve({tape}, {top} + {room})")
+                code.line(f"if {top} + {room} > {tape}.shape[0]: {tape} = reserve({tape}, {top} + {room})",
+                          self.grows_here())
+
+    def grows_here(self):
+        """The comment of a room check that grows its tape even inside a loop
+        (`tape_retry` leaves the others' loops and starts the adjoint again)."""
+        if getattr(self, "refilling", False):
+            return "one segment's tape: grown here, as starting again would redo the forward sweep"
+        return None
 
     def cover(self, loop):
         """Every push inside `loop` has room reserved: no check per push."""
@@ -344,11 +352,11 @@ class ForwardSweep:
         for kind, value in pushes:
             if kind == "fa":
                 tape, top = self.tape["f"]
-                code.line(f"{tape}, {top} = push_array({tape}, {top}, {value})")
+                code.line(f"{tape}, {top} = push_array({tape}, {top}, {value})", self.grows_here())
                 continue
             tape, top = self.tape[kind]
             if checked:
-                code.line(f"if {top} >= {tape}.shape[0]: {tape} = reserve({tape}, {top} + 1)")
+                code.line(f"if {top} >= {tape}.shape[0]: {tape} = reserve({tape}, {top} + 1)", self.grows_here())
             code.line(f"{tape}[{top}] = {value}")
             code.line(f"{top} += 1")
 

@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers
+from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers, tape_retry
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, render, substitute
@@ -187,17 +187,19 @@ class Generator(ForwardSweep, Checkpointing):
             grads = [self.gradient_of(w) for w in self.wrt]
             code.line(f"return {', '.join([self.result] + grads)}")
         self.drop_needless_inits(code)
-        return self.finished(code)
+        return self.finished(code, adjoint=True)
 
-    def finished(self, code):
-        """The text passes over emitted code (`inline`, `registers`, `loop_helpers`, `first_writes`),
-        then the source."""
+    def finished(self, code, adjoint=False):
+        """The text passes over emitted code (`inline`, `registers`, `loop_helpers`, `first_writes`;
+        in an adjoint, `tape_retry` last), then the source."""
         code.lines = inline.run(code.lines, self.fusible())
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
         code.lines = loop_helpers.run(code.lines)
         code.lines = first_writes.run(code.lines, {self.d(n): n for n in sorted(self.active)
                                                    if is_array(self.types.get(n)) and self.types[n][1] == 1})
+        if adjoint:
+            code.lines = tape_retry.run(code.lines, self.namer.fresh, self.fn.params + (self.d_out,))
         return code.text()
 
     def fusible(self):

@@ -2,13 +2,18 @@
 
 Tapes are plain NumPy arrays with an integer top; these helpers grow them.
 `reserve` runs once before a `for` loop whose pushes are counted, so the
-pushes inside need no bounds check, and in the checked pushes of `while`
-loops and straight-line code when the tape is full.
+pushes inside need no bounds check, and in the checked pushes of
+straight-line code when the tape is full. Inside loops a full tape does not
+grow: the adjoint starts again with the size it needs (`tape_retry`), and
+remembers that size for its next call (`remembered_size`, `remember_size`).
 """
 import math
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 
 BIG_TAPE_BYTES = 32 << 20
@@ -119,3 +124,44 @@ def slice_index(n, i):
     if i < 0:
         i += n
     return min(max(i, 0), n)
+
+
+# -- a tape size remembered between calls ----------------------------------------------------
+# One int64 per (adjoint, tape) in the compiled code's own data: zero when the
+# code is loaded (a new process, or the disk cache), then the size the last
+# call needed. Not shared state anyone reads for a result: a stale value (two
+# threads, say) only costs one more start of the adjoint, never a wrong one.
+
+def _size_slot(builder, key):
+    name = f"srcgrad_tape_size_{key}"
+    try:
+        return builder.module.get_global(name)
+    except KeyError:
+        slot = ir.GlobalVariable(builder.module, ir.IntType(64), name)
+        slot.linkage = "internal"
+        slot.initializer = ir.Constant(ir.IntType(64), 0)
+        return slot
+
+
+@intrinsic
+def remembered_size(typingctx, key):
+    """The size last remembered under `key` (a string constant), 0 at first."""
+    if not isinstance(key, types.StringLiteral):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.load(_size_slot(builder, key.literal_value))
+    return types.int64(key), codegen
+
+
+@intrinsic
+def remember_size(typingctx, key, size):
+    """Remember `size` under `key` (a string constant) for the next call."""
+    if not isinstance(key, types.StringLiteral) or not isinstance(size, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[1], size, types.int64)
+        builder.store(value, _size_slot(builder, key.literal_value))
+        return context.get_dummy_value()
+    return types.none(key, size), codegen

@@ -33,7 +33,10 @@ computed from it are recomputed rather than taped.
 
 Three tapes: float64 values ('f'), int64 indices, counts and shapes ('i'),
 one-byte flags ('b'). Pushes whose innermost loop is a `for` are
-pre-reserved once per loop (no bounds check per push); others grow the stack.
+pre-reserved once per loop (no bounds check per push); others check the
+room left. A tape grows only outside loops: inside one, a full tape starts
+the adjoint again with the size it needs, remembered for the next call
+(`tape_retry`).
 """
 import ast
 from dataclasses import dataclass, field

@@ -439,6 +439,17 @@ def push_array(tape, top, a):
 
 
 @jit
+def push_array_into(tape, top, a):
+    """Append a's elements to the float tape, which has room (checked by the
+    caller: inside a loop a tape does not grow, `tape_retry`); returns the new top."""
+    k = top
+    for v in a.flat:
+        tape[k] = v
+        k += 1
+    return k
+
+
+@jit
 def pop_array1(tape, top, n0):
     return tape[top - n0:top].copy(), top - n0
 
