@@ -28,17 +28,22 @@ needs more than any call before it starts again.
             ...
             if top_f >= tape_f.shape[0]:
                 tape_f_size = max(8 * tape_f.shape[0], 2 * (top_f + 1))
-                remember_size('<key>_tape_f', tape_f_size)
                 full = True
                 break
             ...
-        if full: continue
+        if full:
+            tape_f_size = max(tape_f_size, 8 * top_f)
+            remember_size('<key>_tape_f', tape_f_size)
+            (the same for the other tapes)
+            continue
 
 Starting again is safe because the body computes everything afresh:
 parameters it rebinds (`x = x.copy()`) are set back from the caller's
 values, tapes and δ's are made anew. What a new size costs: the forward sweep
 up to the full tape, once (sizes grow eightfold: a process's first calls lose
-at most about one forward sweep in all); the tapes of later calls are
+at most about one forward sweep in all). The tapes fill up together, so when
+one is full every other gets room for eight times what it holds (otherwise
+each would start the adjoint again in turn). The tapes of later calls are
 allocated at the size remembered, never copied (pages never written cost no
 memory). Checks outside loops still grow their tape (no loop rebinds it),
 and so do those emitted with a comment (the tape of one checkpointed
@@ -69,12 +74,13 @@ def run(lines, fresh, params):
     if not sites:
         return list(lines)
     allocs = {m.group(1): (k, m) for k, m in enumerate(map(_ALLOC.match, lines)) if m}
-    sites = [k for k in sites if _tape_of(lines[k]) in allocs]     # (a tape made elsewhere keeps growing)
+    sites = [k for k in sites if _site(lines[k])[2] in allocs]     # (a tape made elsewhere keeps growing)
     if not sites:
         return list(lines)
     full = fresh("full")
     key = hashlib.sha1("\n".join(lines).encode()).hexdigest()[:12]
-    sizes = {tape: fresh(f"{tape}_size") for tape in sorted({_tape_of(lines[k]) for k in sites})}
+    tops = {_site(lines[k])[2]: _site(lines[k])[3] for k in sites}
+    sizes = {tape: fresh(f"{tape}_size") for tape in sorted(tops)}
     left = {}                       # loop header -> the statement after it leaves: break or continue
     for k in sites:
         for header in loops[k]:
@@ -89,18 +95,23 @@ def run(lines, fresh, params):
     body = []
     for k in range(head, len(lines) + 1):
         for header, jump in sorted(ends.get(k, ()), key=lambda e: -_indent(lines[e[0]])):
-            body.append(f"{' ' * _indent(lines[header])}if {full}: {jump}")     # innermost first
+            pad = " " * _indent(lines[header])          # innermost first
+            if jump == "break":
+                body.append(f"{pad}if {full}: break")
+                continue
+            body.append(f"{pad}if {full}:  # the other tapes fill up as fast: room for as much more, "
+                        "remembered for the next call")
+            for tape, size in sizes.items():
+                body.append(f"{pad}    {size} = max({size}, {GROWTH} * {tops[tape]})")
+                body.append(f"{pad}    remember_size('{key}_{tape}', {size})")
+            body.append(f"{pad}    continue")
         if k == len(lines):
             break
         line = lines[k]
         alloc = _ALLOC.match(line)
         if alloc and alloc.group(1) in sizes:
             line = f"    {alloc.group(1)} = np.empty({sizes[alloc.group(1)]}{alloc.group(3) or ''})"
-        if k in sites:
-            tape = _tape_of(line)
-            body += _leave(line, full, sizes[tape], f"{key}_{tape}")
-        else:
-            body.append(line)
+        body += _leave(line, full, sizes) if k in sites else [line]
 
     rebound = _rebound(lines, params)
     given = {p: fresh(f"{p}_given") for p in rebound}
@@ -120,26 +131,24 @@ def run(lines, fresh, params):
     return out
 
 
-def _tape_of(line):
-    grow = _GROW.match(line)
-    return grow.group(3) if grow else _PUSH_ARRAY.match(line).group(2)
-
-
-def _leave(line, full, size, key):
-    """The check of `line` (a growth inside a loop) as: set the size, remember
-    it, leave the loop."""
+def _site(line):
+    """(indent, test, tape, top, need, array pushed or None) of a room check."""
     grow = _GROW.match(line)
     if grow:
         pad, test, tape, need = grow.groups()
-    else:
-        pad, tape, top, value = _PUSH_ARRAY.match(line).groups()
-        test, need = f"{top} + {value}.size > {tape}.shape[0]", f"{top} + {value}.size"
+        return pad, test, tape, re.match(r"\w+", test).group(), need, None
+    pad, tape, top, value = _PUSH_ARRAY.match(line).groups()
+    return pad, f"{top} + {value}.size > {tape}.shape[0]", tape, top, f"{top} + {value}.size", value
+
+
+def _leave(line, full, sizes):
+    """The check of `line` (a growth inside a loop) as: set the size, leave the loop."""
+    pad, test, tape, top, need, value = _site(line)
     out = [f"{pad}if {test}:",
-           f"{pad}    {size} = max({GROWTH} * {tape}.shape[0], 2 * ({need}))",
-           f"{pad}    remember_size('{key}', {size})",
+           f"{pad}    {sizes[tape]} = max({GROWTH} * {tape}.shape[0], 2 * ({need}))",
            f"{pad}    {full} = True",
            f"{pad}    break"]
-    return out if grow else out + [f"{pad}{top} = push_array_into({tape}, {top}, {value})"]
+    return out if value is None else out + [f"{pad}{top} = push_array_into({tape}, {top}, {value})"]
 
 
 def _enclosing_loops(lines):
