@@ -12,10 +12,10 @@ import ast
 import os
 import re
 
-from .emit import atom_text, index_text, render, substitute
+from .emit import atom_text, index_text, part_update, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
 from .rules import RULES, arrays
-from .tape import TAPE_DTYPES
+from .tape import TAPE_DTYPES, region_of
 from .typeinfer import is_array
 
 WHILE_CHUNK = 64       # while-loop iterations per check of the tape's room
@@ -88,8 +88,7 @@ class ForwardSweep:
             if isinstance(stmt, Op):
                 code.line(f"{stmt.target} = {self.op_text(stmt)}")
             elif isinstance(stmt, SetItem):
-                sign = {"set": "=", "add": "+=", "sub": "-="}[stmt.mode]
-                code.line(f"{index_text(stmt.array, stmt.index, stmt.spec)} {sign} {atom_text(stmt.value)}")
+                code.line(self.setitem_text(stmt))
             elif isinstance(stmt, If):
                 with code.block(f"if {stmt.flag}:"):
                     self.forward(stmt.body, code, taping, inside=stmt)
@@ -478,6 +477,16 @@ class ForwardSweep:
             return text + (self.copy_suffix(stmt) if op in ("transpose", "reshape") else "")
         rule = RULES[op]
         return render(substitute(rule.primal, dict(zip(rule.inputs, args))))
+
+    def setitem_text(self, stmt):
+        """`A[i] = v`, `A[:, k] += v`, ...: an array written into a part of
+        another (basic indexing) by the `*_part` kernels (`emit.part_update`)."""
+        region = index_text(stmt.array, stmt.index, stmt.spec)
+        value = atom_text(stmt.value)
+        basic = not any(self.rank(a) for a in stmt.index) and "n" not in (stmt.spec or ())
+        call = basic and part_update(region, region_of(stmt, self.types)[1], value, self.rank(stmt.value),
+                                     stmt.mode)
+        return call or f"{region} {dict(set='=', add='+=', sub='-=')[stmt.mode]} {value}"
 
     def rank(self, atom):
         t = self.types.get(atom.id) if isinstance(atom, Name) else None

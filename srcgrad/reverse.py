@@ -25,7 +25,7 @@ import re
 from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers, tape_retry
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
-from .emit import Code, atom_text, index_text, is_zero, render, substitute
+from .emit import Code, atom_text, index_text, is_zero, part_update, render, substitute
 from .forward_sweep import ForwardSweep
 from .program import Const, For, If, Name, Op, Return, SetItem, While, control_reads, reads, walk, writes
 from .rules import RULES, arrays
@@ -670,9 +670,12 @@ class Generator(ForwardSweep, Checkpointing):
             d_z = f"{d_z}[{', '.join(parts)}]"
             keep = tuple(p for p in spec if p != "n")
             region = index_text(self.d(array), index, keep)
-        else:
-            region = index_text(self.d(array), index, spec)
-        code.line(f"{region} += {d_z}", "read: δ back into the part read")
+            code.line(f"{region} += {d_z}", "read: δ back into the part read")
+            return
+        region = index_text(self.d(array), index, spec)
+        rank = self.rank(Name(stmt.target))
+        code.line(part_update(region, rank, d_z, rank, "add") or f"{region} += {d_z}",
+                  "read: δ back into the part read")
 
     def backward_setitem(self, code, stmt):
         if stmt.spec is None and len(stmt.index) == self.types[stmt.array][1]:

@@ -465,3 +465,70 @@ def check_same_shape(a, b, what):
     if a.shape != b.shape:
         raise ValueError(what)
 
+
+
+# --- an array written into part of another: `A[:, k] = v`, `d_A[k] += d_v` ----------------
+# Numba compiles its own slice assignment with a formatted shape-mismatch
+# message (str of each dimension, joined): about 2 s in every fresh process,
+# for a check these loops make with a fixed message. `dest` is the part (a
+# view: basic indexing); `src` broadcasts to it as NumPy's assignment does.
+# mode: 0 `=`, 1 `+=`, 2 `-=`.
+
+@jit
+def _into_part1(dest, src, mode):
+    n, m = dest.shape[0], src.shape[0]
+    if m != n and m != 1:
+        raise ValueError("could not broadcast the value into the part of the array written")
+    if m != n:
+        v = src[0]
+        for i in range(n):
+            dest[i] = v if mode == 0 else (dest[i] + v if mode == 1 else dest[i] - v)
+    elif mode == 0:
+        for i in range(n):
+            dest[i] = src[i]
+    elif mode == 1:
+        for i in range(n):
+            dest[i] += src[i]
+    else:
+        for i in range(n):
+            dest[i] -= src[i]
+
+
+@jit
+def _into_part2(dest, src, mode):
+    """src: 2-D (each dimension dest's or 1)."""
+    n0, n1 = dest.shape
+    if (src.shape[0] != n0 and src.shape[0] != 1) or (src.shape[1] != n1 and src.shape[1] != 1):
+        raise ValueError("could not broadcast the value into the part of the array written")
+    for i in range(n0):
+        _into_part1(dest[i], src[i if src.shape[0] == n0 else 0], mode)
+
+
+@jit
+def set_part1(dest, src):
+    _into_part1(dest, src, 0)
+
+
+@jit
+def add_part1(dest, src):
+    _into_part1(dest, src, 1)
+
+
+@jit
+def sub_part1(dest, src):
+    _into_part1(dest, src, 2)
+
+
+@jit
+def set_part2(dest, src):
+    _into_part2(dest, src, 0)
+
+
+@jit
+def add_part2(dest, src):
+    _into_part2(dest, src, 1)
+
+
+@jit
+def sub_part2(dest, src):
+    _into_part2(dest, src, 2)
