@@ -52,14 +52,14 @@ def index_text(array, index, spec=None):
 
 def part_update(region, region_rank, value, value_rank, mode):
     """`A[:, k] = v` (mode "set", "add" or "sub") as a call of the kernel
-    doing it (`set_part1(A[:, k], v)`: Numba's own slice assignment compiles
-    a formatted error message, seconds per process), for an array value
-    into a 1-D or 2-D part; None when the plain statement is kept."""
+    doing it (`into_part1(A[:, k], v, PART_SET)`: Numba's own slice
+    assignment compiles a formatted error message, seconds per process), for
+    an array value into a 1-D or 2-D part; None when the plain statement is kept."""
     if not 1 <= value_rank <= region_rank <= 2:
         return None
     if value_rank < region_rank:
         value = f"{value}[None, :]"
-    return f"{mode}_part{region_rank}({region}, {value})"
+    return f"into_part{region_rank}({region}, {value}, PART_{mode.upper()})"
 
 
 def render(expr):

@@ -305,7 +305,7 @@ class ForwardSweep:
     def grows_here(self):
         """The comment of a room check that grows its tape even inside a loop
         (`tape_retry` leaves the others' loops and starts the adjoint again)."""
-        if getattr(self, "refilling", False):
+        if self.refilling:
             return "one segment's tape: grown here, as starting again would redo the forward sweep"
         return None
 
@@ -480,7 +480,7 @@ class ForwardSweep:
 
     def setitem_text(self, stmt):
         """`A[i] = v`, `A[:, k] += v`, ...: an array written into a part of
-        another (basic indexing) by the `*_part` kernels (`emit.part_update`)."""
+        another (basic indexing) by the `into_part` kernels (`emit.part_update`)."""
         region = index_text(stmt.array, stmt.index, stmt.spec)
         value = atom_text(stmt.value)
         basic = not any(self.rank(a) for a in stmt.index) and "n" not in (stmt.spec or ())

@@ -74,6 +74,7 @@ class Generator(ForwardSweep, Checkpointing):
         self.redefined = self.names_redefined()
         self.checked = {}            # sid -> axes whose bounds a loop already checked
         self.covered = set()         # sids of loops whose pushes have room reserved (no check per push)
+        self.refilling = False       # emitting a checkpointed segment's rerun: its room checks grow the tape
         self.shape_vars = {}         # array -> variable holding its shape popped from the tape
         self.uniform = {}            # array δ -> the scalar all its elements hold (δ of a sum)
         self.handed_off = False

@@ -1,6 +1,6 @@
 """An array written into part of another (`A[:, k] = v`, `A[k] += v`,
 `A[1:3] -= M`) and the δ of an array part read (`d_A[k] += d_row`) go
-through the `*_part` kernels (`emit.part_update`) instead of Numba's slice
+through the `into_part` kernels (`emit.part_update`) instead of Numba's slice
 assignment: the same values and gradients (NumPy's broadcasting included),
 and a part of the wrong shape is still a located error."""
 import numpy as np
@@ -31,8 +31,8 @@ def test_part_writes_value_gradient_and_kernels():
     A, v, M, c = _args()
     vg = srcgrad.value_and_grad(columns_rows_blocks, wrt=("A", "v", "M", "c"))
     src = srcgrad.source(vg, A, v, M, c)
-    for call in ("set_part1(B[:, k], ", "add_part1(B[k], ", "sub_part2(B[1:3, :], ", "set_part2(B[:, 1:3], ",
-                 "add_part1(B[0, :], "):
+    for call in ("into_part1(B[:, k], ", "into_part1(B[k], ", "PART_ADD)", "into_part2(B[1:3, :], ",
+                 "PART_SUB)", "into_part2(B[:, 1:3], ", "[None, :], PART_SET)", "into_part1(B[0, :], "):
         assert call in src, call
     kept = [a.copy() for a in (A, v, M)]
     value, grads = vg(A, v, M, c)

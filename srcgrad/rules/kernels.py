@@ -472,21 +472,25 @@ def check_same_shape(a, b, what):
 # message (str of each dimension, joined): about 2 s in every fresh process,
 # for a check these loops make with a fixed message. `dest` is the part (a
 # view: basic indexing); `src` broadcasts to it as NumPy's assignment does.
-# mode: 0 `=`, 1 `+=`, 2 `-=`.
+# `mode` is one of these constants (the call inlined, LLVM drops the other branches).
+
+PART_SET, PART_ADD, PART_SUB = 0, 1, 2
+
 
 @jit
-def _into_part1(dest, src, mode):
+def into_part1(dest, src, mode):
+    """dest = src, += src or -= src; dest and src 1-D (src of dest's length or 1)."""
     n, m = dest.shape[0], src.shape[0]
     if m != n and m != 1:
         raise ValueError("could not broadcast the value into the part of the array written")
     if m != n:
         v = src[0]
         for i in range(n):
-            dest[i] = v if mode == 0 else (dest[i] + v if mode == 1 else dest[i] - v)
-    elif mode == 0:
+            dest[i] = v if mode == PART_SET else (dest[i] + v if mode == PART_ADD else dest[i] - v)
+    elif mode == PART_SET:
         for i in range(n):
             dest[i] = src[i]
-    elif mode == 1:
+    elif mode == PART_ADD:
         for i in range(n):
             dest[i] += src[i]
     else:
@@ -495,40 +499,10 @@ def _into_part1(dest, src, mode):
 
 
 @jit
-def _into_part2(dest, src, mode):
-    """src: 2-D (each dimension dest's or 1)."""
+def into_part2(dest, src, mode):
+    """The same for a 2-D dest and src (each dimension dest's or 1)."""
     n0, n1 = dest.shape
     if (src.shape[0] != n0 and src.shape[0] != 1) or (src.shape[1] != n1 and src.shape[1] != 1):
         raise ValueError("could not broadcast the value into the part of the array written")
     for i in range(n0):
-        _into_part1(dest[i], src[i if src.shape[0] == n0 else 0], mode)
-
-
-@jit
-def set_part1(dest, src):
-    _into_part1(dest, src, 0)
-
-
-@jit
-def add_part1(dest, src):
-    _into_part1(dest, src, 1)
-
-
-@jit
-def sub_part1(dest, src):
-    _into_part1(dest, src, 2)
-
-
-@jit
-def set_part2(dest, src):
-    _into_part2(dest, src, 0)
-
-
-@jit
-def add_part2(dest, src):
-    _into_part2(dest, src, 1)
-
-
-@jit
-def sub_part2(dest, src):
-    _into_part2(dest, src, 2)
+        into_part1(dest[i], src[i if src.shape[0] == n0 else 0], mode)
