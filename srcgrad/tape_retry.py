@@ -45,8 +45,10 @@ at most about one forward sweep in all). The tapes fill up together, so when
 one is full every other gets room for eight times what it holds (otherwise
 each would start the adjoint again in turn). The tapes of later calls are
 allocated at the size remembered, never copied (pages never written cost no
-memory). Checks outside loops still grow their tape (no loop rebinds it),
-and so do those emitted with a comment (the tape of one checkpointed
+memory, but the address space asked for can reach eight times the entries
+used: `reserve`'s growth outside loops asks for at most four). Checks
+outside loops still grow their tape (no loop rebinds it), and so do those
+emitted with a comment (the tape of one checkpointed
 segment, refilled in the backward sweep: starting again there would repeat
 the whole forward sweep). Array pushes inside a loop are checked the same
 way and copied with `push_array_into`.
