@@ -112,6 +112,29 @@ def test_in_place_writes_and_branches_in_nested_loops():
     assert_grad_matches_fd(clipped_steps, (1.01, x, 3), ("a", "x"), g(1.01, x, 3))
 
 
+def fused_whiles(a, n):
+    """A loop whose iterations only add to sums runs each one's forward and
+    backward sweep together (fusion); the while inside fills the tape."""
+    L = 0.0
+    for i in range(5):
+        x = a * (i + 1)
+        k = 0
+        while k < n:
+            x = math.sin(x) + a
+            k += 1
+        L += x * x
+    return L
+
+
+def test_a_full_tape_inside_a_fused_loop_starts_again_cleanly():
+    g = srcgrad.grad(fused_whiles, wrt="a")
+    src = srcgrad.source(g, 0.3, 6000)
+    assert "iterations only add to sums" in src and "while True:" in src
+    first, again = g(0.3, 6000), g(0.3, 6000)     # (the second call: the remembered size, no restart)
+    assert first == again
+    assert_grad_matches_fd(fused_whiles, (0.3, 6000), "a", first)
+
+
 def test_loops_reserved_before_they_start_keep_their_shape():
     """A for loop whose pushes are counted before it runs reserves once, at
     the top level: no attempt loop, nothing changes."""
