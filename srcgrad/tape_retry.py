@@ -11,18 +11,23 @@ the tape,
 makes `tape_f` a variable the loop may rebind, and Numba then takes and
 drops a reference to it (two atomic operations) on every iteration: on the
 GradBench det gradient (expansion by minors, a few pushes per iteration)
-that was more than half the time, 11.3 µs of 4.9 µs without growth.
+that was more than half the time (11.3 µs per call; 4.9 µs without the
+growth checks).
 
 So a check inside a loop does not grow its tape. It records the size the
 tape needs and leaves the loop, and every loop around it is left too; the
 adjoint's body runs in an attempt loop, and starts again from its first line
-with tapes that large. The size is remembered for the next call (an int64
-in the compiled code's data, `runtime.remembered_size`): only a call that
-needs more than any call before it starts again.
+with tapes that large. The size is remembered for the next call once its
+tape is allocated (an int64 in the compiled code's data,
+`runtime.remembered_size`; a size that could not be allocated is not
+kept): only a call that needs more than any call before it starts again.
 
     tape_f_size = max(4096, remembered_size('<key>_tape_f'))
     while True:
         full = False
+        ...
+        tape_f = np.empty(tape_f_size)
+        remember_size('<key>_tape_f', tape_f_size)
         ...
         while not done:
             ...
@@ -33,7 +38,6 @@ needs more than any call before it starts again.
             ...
         if full:
             tape_f_size = max(tape_f_size, 8 * top_f)
-            remember_size('<key>_tape_f', tape_f_size)
             (the same for the other tapes)
             continue
 
@@ -101,18 +105,19 @@ def run(lines, fresh, params):
             if jump == "break":
                 body.append(f"{pad}if {full}: break")
                 continue
-            body.append(f"{pad}if {full}:  # the other tapes fill up as fast: room for as much more, "
-                        "remembered for the next call")
+            body.append(f"{pad}if {full}:  # the other tapes fill up as fast: room for as much more")
             for tape, size in sizes.items():
                 body.append(f"{pad}    {size} = max({size}, {GROWTH} * {tops[tape]})")
-                body.append(f"{pad}    remember_size('{key}_{tape}', {size})")
             body.append(f"{pad}    continue")
         if k == len(lines):
             break
         line = lines[k]
         alloc = _ALLOC.match(line)
         if alloc and alloc.group(1) in sizes:
-            line = f"    {alloc.group(1)} = np.empty({sizes[alloc.group(1)]}{alloc.group(3) or ''})"
+            tape, size = alloc.group(1), sizes[alloc.group(1)]
+            body += [f"    {tape} = np.empty({size}{alloc.group(3) or ''})",
+                     f"    remember_size('{key}_{tape}', {size})  # allocated: the next call starts here"]
+            continue
         body += _leave(line, full, sizes) if k in sites else [line]
 
     rebound = _rebound(lines, params)

@@ -199,6 +199,7 @@ def test_pass_on_text():
         "        full = False",
         "        x = x_given  # the caller's value",
         "        tape_f = np.empty(tape_f_size)",
+        f"        remember_size('{key}_tape_f', tape_f_size)  # allocated: the next call starts here",
         "        top_f = 0",
         "        if top_f >= tape_f.shape[0]: tape_f = reserve(tape_f, top_f + 1)",     # outside loops: grows
         "        while x < 1.0:",
@@ -211,9 +212,8 @@ def test_pass_on_text():
         "                top_f += 1",
         "                x = x * 2.0",
         "            if full: break",
-        "        if full:  # the other tapes fill up as fast: room for as much more, remembered for the next call",
+        "        if full:  # the other tapes fill up as fast: room for as much more",
         "            tape_f_size = max(tape_f_size, 8 * top_f)",
-        f"            remember_size('{key}_tape_f', tape_f_size)",
         "            continue",
         "        return x",
     ]
