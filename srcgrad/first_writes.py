@@ -34,7 +34,7 @@ this is visible in the text:
 """
 import re
 
-from .registers import JUMP
+from .registers import JUMP, block_end
 
 _LOOP = re.compile(r"^    for (\w+) in range\((\w+)\):(\s+#.*)?$")
 _REVERSED = re.compile(r"^    for (\w+) in range\((\w+) - 1, -1, -1\):(\s+#.*)?$")
@@ -60,7 +60,7 @@ def run(lines, vectors):
         if not _covers(text, name, length):
             continue
         update = re.match(rf"^        {re.escape(d_name)}\[{var}\] \+= (.+)$", text[use].rstrip())
-        end = _loop_end(text, loop_at)
+        end = block_end(text, loop_at)
         body = range(loop_at + 1, end)
         if update is None or word.search(update.group(1)) or \
                 any(k != use and word.search(text[k]) for k in body) or \
@@ -84,14 +84,6 @@ def _loop_header(text, use):
             found = _LOOP.match(line.rstrip()) or _REVERSED.match(line.rstrip())
             return (k, found.group(1), found.group(2)) if found else None
     return None
-
-
-def _loop_end(text, header):
-    for k in range(header + 1, len(text)):
-        line = text[k]
-        if line.strip() and len(line) - len(line.lstrip()) <= 4:
-            return k
-    return len(text)
 
 
 def _covers(text, name, length):

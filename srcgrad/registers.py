@@ -68,9 +68,9 @@ class _Rewriter:
                 out.append(lines[pos])
                 pos += 1
                 continue
-            indent = len(match.group(1))
+            width = len(match.group(1))
             end = pos + 1
-            while end < len(lines) and (_indent(lines[end]) > indent or not lines[end].strip()):
+            while end < len(lines) and (indent(lines[end]) > width or not lines[end].strip()):
                 end += 1
             body = self.block(lines[pos + 1:end])
             out += self.loop(lines[pos], body, match.group(1))
@@ -80,7 +80,7 @@ class _Rewriter:
     def loop(self, header, body, pad):
         if not body or any(JUMP.match(line) for line in body):
             return [header] + body
-        inner = _indent(body[0])
+        inner = indent(body[0])
         assigned = set(_assigned_in(header))
         for line in body:
             assigned |= _assigned_in(line)
@@ -123,8 +123,19 @@ class _Rewriter:
         return before + [header] + new_body + after
 
 
-def _indent(line):
+def indent(line):
+    """The indentation of a generated line, in spaces."""
     return len(line) - len(line.lstrip())
+
+
+def block_end(lines, header):
+    """The first line after the block opened at `header` (comments included)
+    at its indentation or less: where the code after the block starts."""
+    pad = indent(lines[header])
+    for k in range(header + 1, len(lines)):
+        if lines[k].strip() and indent(lines[k]) <= pad:
+            return k
+    return len(lines)
 
 
 def _assigned_in(line):

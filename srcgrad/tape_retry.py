@@ -64,6 +64,8 @@ import ast
 import hashlib
 import re
 
+from .registers import block_end, indent
+
 _GROW = re.compile(r"^(\s*)if ([^#]+): (\w+) = reserve\(\3, ([^#]+)\)$")     # (a comment: grows here)
 _PUSH_ARRAY = re.compile(r"^(\s*)(\w+), (\w+) = push_array\(\2, \3, (\w+)\)$")
 _LOOP = re.compile(r"^\s*(for|while)\b.*:(\s+#.*)?$")
@@ -75,17 +77,15 @@ def run(lines, fresh, params):
     """`lines`: the adjoint's source (the `def` line, then its body at four
     spaces); fresh(base) gives a name unused in it; params: its parameters."""
     loops = _enclosing_loops(lines)
-    sites = [k for k, line in enumerate(lines)
-             if loops[k] and (_GROW.match(line) or _PUSH_ARRAY.match(line))]
-    if not sites:
-        return list(lines)
-    allocs = {m.group(1): (k, m) for k, m in enumerate(map(_ALLOC.match, lines)) if m}
-    sites = [k for k in sites if _site(lines[k])[2] in allocs]     # (a tape made elsewhere keeps growing)
+    allocs = {m.group(1): m for m in map(_ALLOC.match, lines) if m}
+    sites = {k: _site(line) for k, line in enumerate(lines)
+             if loops[k] and (_GROW.match(line) or _PUSH_ARRAY.match(line))}
+    sites = {k: site for k, site in sites.items() if site[2] in allocs}    # (a tape made elsewhere keeps growing)
     if not sites:
         return list(lines)
     full = fresh("full")
     key = hashlib.sha1("\n".join(lines).encode()).hexdigest()[:12]
-    tops = {_site(lines[k])[2]: _site(lines[k])[3] for k in sites}
+    tops = {site[2]: site[3] for site in sites.values()}
     sizes = {tape: fresh(f"{tape}_size") for tape in sorted(tops)}
     left = {}                       # loop header -> the statement after it leaves: break or continue
     for k in sites:
@@ -93,15 +93,15 @@ def run(lines, fresh, params):
             left[header] = "break" if loops[header] else "continue"
     ends = {}
     for header, jump in left.items():
-        ends.setdefault(_loop_end(lines, header), []).append((header, jump))
+        ends.setdefault(block_end(lines, header), []).append((header, jump))
 
     head = 1
     while head < len(lines) and lines[head].strip().startswith("#"):
         head += 1                   # the tape summary stays above the attempts
     body = []
     for k in range(head, len(lines) + 1):
-        for header, jump in sorted(ends.get(k, ()), key=lambda e: -_indent(lines[e[0]])):
-            pad = " " * _indent(lines[header])          # innermost first
+        for header, jump in sorted(ends.get(k, ()), key=lambda e: -indent(lines[e[0]])):
+            pad = " " * indent(lines[header])          # innermost first
             if jump == "break":
                 body.append(f"{pad}if {full}: break")
                 continue
@@ -118,13 +118,13 @@ def run(lines, fresh, params):
             body += [f"    {tape} = np.empty({size}{alloc.group(3) or ''})",
                      f"    remember_size('{key}_{tape}', {size})  # allocated: the next call starts here"]
             continue
-        body += _leave(line, full, sizes) if k in sites else [line]
+        body += _leave(sites[k], full, sizes) if k in sites else [line]
 
     rebound = _rebound(lines, params)
     given = {p: fresh(f"{p}_given") for p in rebound}
     out = list(lines[:head])
     for tape, size in sizes.items():
-        out.append(f"    {size} = max({allocs[tape][1].group(2)}, remembered_size('{key}_{tape}'))  "
+        out.append(f"    {size} = max({allocs[tape].group(2)}, remembered_size('{key}_{tape}'))  "
                    "# what the last call needed")
     for p in rebound:
         out.append(f"    {given[p]} = {p}")
@@ -148,9 +148,9 @@ def _site(line):
     return pad, f"{top} + {value}.size > {tape}.shape[0]", tape, top, f"{top} + {value}.size", value
 
 
-def _leave(line, full, sizes):
-    """The check of `line` (a growth inside a loop) as: set the size, leave the loop."""
-    pad, test, tape, top, need, value = _site(line)
+def _leave(site, full, sizes):
+    """A room check inside a loop (`_site`) as: set the size, leave the loop."""
+    pad, test, tape, top, need, value = site
     out = [f"{pad}if {test}:",
            f"{pad}    {sizes[tape]} = max({GROWTH} * {tape}.shape[0], 2 * ({need}))",
            f"{pad}    {full} = True",
@@ -165,7 +165,7 @@ def _enclosing_loops(lines):
     for k, line in enumerate(lines):
         text = line.split("#")[0]
         if text.strip():
-            while stack and _indent(lines[stack[-1]]) >= _indent(line):
+            while stack and indent(lines[stack[-1]]) >= indent(line):
                 stack.pop()
         out.append(tuple(stack))
         if _LOOP.match(line):
@@ -173,21 +173,8 @@ def _enclosing_loops(lines):
     return out
 
 
-def _loop_end(lines, header):
-    """The first line after the loop at `header` (comments included) at its indentation or less."""
-    pad = _indent(lines[header])
-    for k in range(header + 1, len(lines)):
-        if lines[k].strip() and _indent(lines[k]) <= pad:
-            return k
-    return len(lines)
-
-
 def _rebound(lines, params):
     """The parameters the body assigns (their caller's values are needed again)."""
     tree = ast.parse("\n".join(lines))
     stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return [p for p in params if p in stored]
-
-
-def _indent(line):
-    return len(line) - len(line.lstrip())
