@@ -23,11 +23,11 @@ import numpy as np
 
 from . import fence, nesting
 from .array_calls import ArrayLowering
-from .calls import CallLowering, Scope, _python_function, local_names
+from .calls import CallLowering, Scope, _hashable, _python_function, local_names
 from .naming import Namer
 from .parse import MISSING, error_at
 from .program import BreakIf, Const, For, Function, If, Loc, Name, Op, Return, SetItem, While
-from .rules import BINOPS, UNARY
+from .rules import BINOPS, CALLS, UNARY
 from .rules.scalar import CONSTANTS
 
 
@@ -438,6 +438,9 @@ class Normalizer(CallLowering, ArrayLowering):
             if opname is None:
                 raise self.error(node, f"operator {type(node.op).__name__} is not supported",
                                  type(node.op).__name__, "use + - * / ** % //")
+            logit = self.sigmoid_operand(node)
+            if logit is not None:
+                return self.op("sigmoid", (self.expr(logit),), node, target)
             left, right = self.expr(node.left), self.expr(node.right)
             if opname == "div" and left == Const(1.0) or opname == "div" and left == Const(1):
                 return self.op("recip", (right,), node, target)
@@ -492,6 +495,34 @@ class Normalizer(CallLowering, ArrayLowering):
                 raise self.error(node, "use X.shape[k] or `n, d = X.shape`", "x.shape", "index the shape tuple")
         raise self.error(node, f"attribute '{ast.unparse(node)}' is not supported", "attribute",
                          "use math/np constants, x.shape[k], x.size, x.ndim or len(x)")
+
+    def sigmoid_operand(self, node):
+        """x when `node` is the logistic sigmoid `1 / (1 + exp(-x))` (1 or 1.0, the sum
+        in either order, math.exp or np.exp), else None: one primitive, whose δ
+        σ(1−σ)·δ reads only its output (see the `sigmoid` rule)."""
+        def one(n):
+            return isinstance(n, ast.Constant) and type(n.value) in (int, float) and n.value == 1
+
+        if not (isinstance(node.op, ast.Div) and one(node.left) and isinstance(node.right, ast.BinOp)
+                and isinstance(node.right.op, ast.Add)):
+            return None
+        def negated(e):
+            """y where e is -y; `-a * b` parses as (-a) * b, which is -(a * b) exactly
+            (rounding is symmetric), so a leading negation of a product counts too."""
+            if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+                return e.operand
+            if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.Div, ast.MatMult)):
+                left = negated(e.left)
+                if left is not None:
+                    return ast.copy_location(ast.BinOp(left, e.op, e.right), e)
+            return None
+
+        for constant, call in ((node.right.left, node.right.right), (node.right.right, node.right.left)):
+            if one(constant) and isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords:
+                obj = self.resolve(call.func)
+                if obj is not MISSING and _hashable(obj) and CALLS.get(obj) == "exp":
+                    return negated(call.args[0])
+        return None
 
     def resolve(self, func):
         """The object a call's function expression denotes (MISSING if local/unknown)."""

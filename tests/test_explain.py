@@ -63,9 +63,11 @@ def test_perceptron_table():
     delta = -2.0 * (y - s) * s * (1.0 - s)           # the lecture's δ = dL/dz
     assert_grads_close(e.gradient, (delta * x1, delta * x2, delta), PERCEPTRON_WRT)
     assert [r.text for r in e.rows] == [
-        "t1 = w1 * x1", "t2 = w2 * x2", "t3 = t1 + t2", "t4 = t3 + b", "t5 = -t4", "t6 = math.exp(t5)",
-        "t7 = 1.0 + t6", "s = 1.0 / t7", "t8 = y - s", "t9 = t8 ** 2"]
-    assert [r.lineno for r in e.rows] == [34] * 4 + [30] * 4 + [35] * 2    # the helper's steps on its line
+        "t1 = w1 * x1", "t2 = w2 * x2", "t3 = t1 + t2", "t4 = t3 + b", "s = 1.0 / (1.0 + math.exp(-t4))",
+        "t5 = y - s", "t6 = t5 ** 2"]
+    assert [r.lineno for r in e.rows] == [34] * 4 + [30] + [35] * 2    # the helper's step on its line
+    sigmoid_row = e.rows[4]                                  # one primitive, the lecture's σ' = σ(1−σ)
+    assert sigmoid_row.local[0] == pytest.approx(s * (1.0 - s), rel=1e-12)
     first, z = e.rows[0], e.rows[3]
     assert first.local == (x1, None) and first.passed[1] is None          # x1 is no wrt parameter: no δ
     assert z.delta == pytest.approx(delta, rel=1e-12)                     # δ at z = w1*x1 + w2*x2 + b
@@ -205,7 +207,7 @@ def test_perceptron_graph():
         assert "shape=doublecircle" in nodes[f"p_{w}"]
     for other in ("x1", "x2", "y"):
         assert "shape=box" in nodes[f"p_{other}"]
-    assert {n for n in nodes if re.fullmatch(r"s\d+", n)} == {f"s{k}" for k in range(1, 11)}
+    assert {n for n in nodes if re.fullmatch(r"s\d+", n)} == {f"s{k}" for k in range(1, 8)}
     edges = {(src, dst): label for src, dst, label in EDGE.findall(dot)}
     checked_deltas = 0
     for row in e.rows:
@@ -221,8 +223,8 @@ def test_perceptron_graph():
                 checked_deltas += 1
             else:
                 assert "δ" not in label                            # x1, x2, y carry no δ
-    assert checked_deltas == 12
-    assert edges[("s10", "out")] == "t9=0.09612\\nδ=1"
+    assert checked_deltas == 9
+    assert edges[("s7", "out")] == "t6=0.09612\\nδ=1"
 
 
 def test_loops_in_graph():

@@ -77,10 +77,11 @@ def test_perceptron_page_pairs_every_line():
     by_text = {cells[2].strip(): int(line) for _, line, cells in adjoint}
     # forward steps and δ updates sit under the line they come from
     assert by_text["t1 = w1 * x1"] == first + 1
-    assert by_text["t6 = math.exp(t5)"] == helper_line
+    # the inlined sigmoid is one primitive: its value, and the lecture's σ(1−σ) rule
+    assert by_text["s = 1.0 / (1.0 + math.exp(-t4))"] == helper_line
     assert by_text["d_w1 = d_t1 * x1  # product: δ times the other side"] == first + 1
-    assert by_text["d_t5 = d_t6 * t6  # exp' = exp (the output)"] == helper_line
-    assert by_text["t9 = t8 ** 2"] == first + 2
+    assert by_text["d_t4 = d_s * s * (1.0 - s)  # sigmoid' = σ(1−σ) (the output)"] == helper_line
+    assert by_text["t6 = t5 ** 2"] == first + 2
 
 
 def test_loop_and_branch_lines_follow_the_source():

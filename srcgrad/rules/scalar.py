@@ -102,6 +102,14 @@ def exp(d_z, z, x):
     return d_z * z
 
 
+@rule("1.0 / (1.0 + math.exp(-x))", label="sigmoid' = σ(1−σ) (the output)", domain=[SYM])
+def sigmoid(d_z, z, x):
+    # `1 / (1 + exp(-x))` as written becomes this one primitive (normalize): its δ
+    # reads only the output, so the tape keeps σ and the backward sweep neither
+    # divides nor needs exp(-x) (which overflows to inf, where this δ is 0 as it should be)
+    return d_z * z * (1.0 - z)
+
+
 @rule("math.log(x)", label="log' = 1/x", domain=[POS])
 def log(d_z, z, x):
     return d_z / x
