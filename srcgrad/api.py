@@ -265,6 +265,13 @@ class _GradFunction:
                                     "with the function") from None
 
     def call(self, *args, **kwargs):
+        if not kwargs:     # the common call (floats, ints, float64 arrays, compiled before): ~1 µs less
+            compiled = self.compiled.get(tuple(map(_fast_kind, args))) if self.mode == "rev" else None
+            if compiled is not None:
+                out = self.guarded(compiled.adjoint, *args, 1.0)
+                grads = tuple(map(_plain, out[1:]))
+                result = grads[0] if self.single else grads
+                return (float(out[0]), result) if self.with_value else result
         values, kinds = self.convert(args, kwargs)
         if self.mode == "fwd":
             return self.call_forward(values, kinds)
@@ -334,6 +341,8 @@ class _GradFunction:
 
 
 def _plain(g):
+    if type(g) is float:                     # Numba returns float64 scalars as Python floats
+        return g
     return g if isinstance(g, np.ndarray) and g.ndim else float(g)
 
 
@@ -346,7 +355,7 @@ def _fast_kind(value):
     kind = _SCALAR_KINDS.get(type(value))
     if kind is not None:
         return kind
-    if type(value) is np.ndarray and value.dtype == _FLOAT64 and 1 <= value.ndim <= 2:
+    if type(value) is np.ndarray and (value.dtype is _FLOAT64 or value.dtype == _FLOAT64) and 1 <= value.ndim <= 2:
         return ("array", value.ndim, "float64")
     return None
 
