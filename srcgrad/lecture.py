@@ -7,8 +7,9 @@ reads their source and differentiates it.
 
 ``sigmoid(z)``
     The logistic function 1 / (1 + e^-z).  Its derivative is
-    sigmoid(z) * (1 - sigmoid(z)), which is what the generated adjoint ends up
-    computing once the helper has been inlined.
+    sigmoid(z) * (1 - sigmoid(z)): once the helper is inlined, its body is one
+    `sigmoid` step of the rule table, and the generated adjoint applies exactly
+    that rule (`d_t4 = d_s * s * (1.0 - s)`).
 
 ``perceptron_loss(w1, w2, b, x1, x2, y)``
     Squared error of a sigmoid perceptron with two inputs:

@@ -498,14 +498,15 @@ class Normalizer(CallLowering, ArrayLowering):
 
     def sigmoid_operand(self, node):
         """x when `node` is the logistic sigmoid `1 / (1 + exp(-x))` (1 or 1.0, the sum
-        in either order, math.exp or np.exp), else None: one primitive, whose δ
-        σ(1−σ)·δ reads only its output (see the `sigmoid` rule)."""
+        in either order, math.exp or np.exp, `-x` also as `-a * b`), else None: one
+        primitive, whose δ σ(1−σ)·δ reads only its output (see the `sigmoid` rule)."""
         def one(n):
             return isinstance(n, ast.Constant) and type(n.value) in (int, float) and n.value == 1
 
         if not (isinstance(node.op, ast.Div) and one(node.left) and isinstance(node.right, ast.BinOp)
                 and isinstance(node.right.op, ast.Add)):
             return None
+
         def negated(e):
             """y where e is -y; `-a * b` parses as (-a) * b, which is -(a * b) exactly
             (rounding is symmetric), so a leading negation of a product counts too."""

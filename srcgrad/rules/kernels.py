@@ -15,7 +15,6 @@ from numba.core import types
 from ..runtime import reserve
 
 
-
 def jit(func):
     """`numba.njit(cache=True)`, compiled once per argument *type*, not per literal value.
 
