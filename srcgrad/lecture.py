@@ -6,10 +6,9 @@ function, a ``max`` -- with nothing AD-specific in them.  ``srcgrad demo``
 reads their source and differentiates it.
 
 ``sigmoid(z)``
-    The logistic function 1 / (1 + e^-z).  Its derivative is
-    sigmoid(z) * (1 - sigmoid(z)): once the helper is inlined, its body is one
-    `sigmoid` step of the rule table, and the generated adjoint applies exactly
-    that rule (`d_t4 = d_s * s * (1.0 - s)`).
+    The logistic function 1 / (1 + e^-z).  Its derivative is sigmoid(z) *
+    (1 - sigmoid(z)): inlined, the body is one `sigmoid` step of the rule
+    table, and the adjoint applies that rule (`d_t4 = d_s * s * (1.0 - s)`).
 
 ``perceptron_loss(w1, w2, b, x1, x2, y)``
     Squared error of a sigmoid perceptron with two inputs:
