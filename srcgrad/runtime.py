@@ -19,7 +19,28 @@ from numba.extending import intrinsic
 BIG_TAPE_BYTES = 32 << 20
 
 
-@numba.njit(cache=True)
+def jit(func):
+    """`numba.njit(cache=True)`, compiled once per argument *type*, not per literal value.
+
+    Numba types a constant argument as its value (`route(x, 0)`: Literal[int](0))
+    and compiles a callee once per literal type it is called with, then once more
+    for int64: each a full compile (0.05-0.2 s in a new process). The runtime
+    helpers and the array kernels need no value at compile time, so their calls
+    are typed with the values' plain types: one compile per array layout and
+    rank, whatever the constants.
+    """
+    dispatcher = numba.njit(cache=True)(func)
+    typed_by_value = dispatcher.get_call_template
+
+    def get_call_template(args, kws):
+        return typed_by_value(tuple(types.unliteral(a) for a in args),
+                              {k: types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
+
+
+@jit
 def reserve(tape, needed):
     """`tape`, or a copy with room for at least `needed` entries.
 
@@ -35,7 +56,7 @@ def reserve(tape, needed):
     return bigger
 
 
-@numba.njit(cache=True)
+@jit
 def copy_into(dest, src, n):
     """dest[:n] = src[:n] as a loop (LLVM makes it a memcpy): Numba's slice
     assignment would compile its shape-mismatch message formatting, about 2 s
@@ -44,7 +65,7 @@ def copy_into(dest, src, n):
         dest[k] = src[k]
 
 
-@numba.njit(cache=True)
+@jit
 def range_len(start, stop, step):
     """len(range(start, stop, step)) in compiled code."""
     if step > 0:
@@ -52,7 +73,7 @@ def range_len(start, stop, step):
     return max(0, (start - stop - step - 1) // (-step))
 
 
-@numba.njit(cache=True)
+@jit
 def digamma(x):
     """ψ(x) = Γ'(x)/Γ(x), the derivative of lgamma: shifted up to x ≥ 10 by
     ψ(x) = ψ(x+1) − 1/x, then the asymptotic series (truncation < 1e-16 there);
@@ -76,7 +97,7 @@ _BERNOULLI = np.array([1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0
                        -3617.0 / 510, 43867.0 / 798, -174611.0 / 330])     # B_2, B_4, …, B_20
 
 
-@numba.njit(cache=True)
+@jit
 def polygamma(n, x):
     """ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n ≥ 1): shifted up to x ≥ 20 by
     ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x+1) + (−1)ⁿ⁺¹ n!/xⁿ⁺¹, then the asymptotic series
@@ -91,7 +112,7 @@ def polygamma(n, x):
     return _polygamma_positive(n, x)
 
 
-@numba.njit(cache=True)
+@jit
 def _polygamma_positive(n, x):
     """ψ⁽ⁿ⁾(x) for x > 0 (not recursive: Numba's cache mishandles recursive functions)."""
     sign = 1.0 if n % 2 == 1 else -1.0
@@ -107,7 +128,7 @@ def _polygamma_positive(n, x):
     return sign * (acc + series)
 
 
-@numba.njit(cache=True)
+@jit
 def equal_length(n, m, where):
     """The common length of two vectors that `scalarize` keeps in one buffer;
     `where` (the user's file:line) names the statement when they differ."""
@@ -117,7 +138,7 @@ def equal_length(n, m, where):
     return n
 
 
-@numba.njit(cache=True)
+@jit
 def slice_index(n, i):
     """Where slice bound `i` lands in a vector of length n, as Python slicing
     resolves it: negative counts from the end, then clipped to [0, n]."""

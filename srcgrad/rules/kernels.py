@@ -10,29 +10,8 @@ import math
 
 import numba
 import numpy as np
-from numba.core import types
 
-from ..runtime import reserve
-
-
-def jit(func):
-    """`numba.njit(cache=True)`, compiled once per argument *type*, not per literal value.
-
-    Numba types a constant argument as its value (`route(x, 0)`: Literal[int](0))
-    and compiles a callee once per literal type it is called with, then once more
-    for int64: each a full compile (0.05-0.2 s in a new process). The kernels
-    need no value at compile time, so their calls are typed with the values'
-    plain types: one compile per array layout and rank, whatever the constants.
-    """
-    dispatcher = numba.njit(cache=True)(func)
-    typed_by_value = dispatcher.get_call_template
-
-    def get_call_template(args, kws):
-        return typed_by_value(tuple(types.unliteral(a) for a in args),
-                              {k: types.unliteral(v) for k, v in kws.items()})
-
-    dispatcher.get_call_template = get_call_template
-    return dispatcher
+from ..runtime import jit, reserve  # jit: compiled once per argument type
 
 
 # --- un-broadcasting: a δ summed back over the axes an operand was stretched on ---
