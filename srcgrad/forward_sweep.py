@@ -16,7 +16,11 @@ from .emit import atom_text, index_text, part_update, render, substitute
 from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
 from .rules import RULES, arrays
 from .tape import TAPE_DTYPES, region_of
-from .typeinfer import is_array
+from .typeinfer import VIEW_OPS, _in_place, is_array
+
+
+def _names_in(node):
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)] if node is not None else []
 
 WHILE_CHUNK = 64       # while-loop iterations per check of the tape's room
 MAX_BOUNDED_TRIPS = 4096   # `while ... and k < C`: room for C iterations reserved at once up to this C
@@ -85,7 +89,9 @@ class ForwardSweep:
             after = self.plan.pushes_after(stmt) if taped else []
             self.push(code, stmt, before)
             self.bounds_check(code, stmt)
-            if isinstance(stmt, Op):
+            if isinstance(stmt, Op) and self.shared_binding(stmt):
+                code.line(f"{stmt.target} = {stmt.args[0].id}", "the same array: nothing writes into it while both name it")
+            elif isinstance(stmt, Op):
                 code.line(f"{stmt.target} = {self.op_text(stmt)}")
             elif isinstance(stmt, SetItem):
                 code.line(self.setitem_text(stmt))
@@ -431,6 +437,48 @@ class ForwardSweep:
         test = " and ".join(tests)
         where = f"{os.path.basename(stmt.loc.filename)}:{stmt.loc.lineno}"
         code.line(f"if not ({test}): raise IndexError('index out of range for {array} at {where}')")
+
+    def shared_binding(self, stmt):
+        """May `x = y` (arrays) bind y's array itself instead of a copy, as
+        Python does? Yes when nothing can write into the array while both
+        names hold it: x is never written element by element, and y only in
+        the block holding `x = y`, between an unconditional rebinding of y to
+        a fresh array and `x = y` (`new = u.copy()`, `new[i] = ...`, `u = new`
+        in a time step: the copy per step is saved)."""
+        if stmt.op != "copy" or not isinstance(stmt.args[0], Name) or not is_array(self.types.get(stmt.target)):
+            return False
+        x, y = stmt.target, stmt.args[0].id
+        if x in self.fn.params or y in self.fn.params or x == y:
+            return False
+        for s in walk(self.fn.body):
+            if isinstance(s, Op) and s.op == "opaque" and {x, y} & set(_names_in(s.raw)):
+                return False            # (what an opaque call does with them is not known)
+        written = [s for s in walk(self.fn.body) if (isinstance(s, SetItem) and s.array in (x, y))
+                   or (_in_place(s, self.types) and s.target in (x, y))]
+        if not written:
+            return True
+        if any(getattr(s, "array", getattr(s, "target", None)) == x for s in written):
+            return False
+        ctx = self.plan.contexts.get(stmt.sid)
+        if ctx is None:
+            return False
+        block = ctx.block
+        tops = []
+        for s in written:
+            k = next((k for k, top in enumerate(block) if any(s is t for t in walk([top]))), None)
+            if k is None:
+                return False            # written outside the block of `x = y`
+            tops.append(k)
+        first, last = min(tops), max(tops)
+        if last >= ctx.pos:
+            return False
+        def binds(top):
+            return any(isinstance(s, Op) and s.target == y for s in walk([top]))
+        rebind = [k for k, top in enumerate(block[:first]) if binds(top)]
+        fresh = block[rebind[-1]] if rebind else None
+        return isinstance(fresh, Op) and fresh.op not in VIEW_OPS | {"copy", "opaque"} \
+            and not _in_place(fresh, self.types) \
+            and not any(binds(top) for top in block[first:ctx.pos])
 
     def op_text(self, stmt):
         op, args = stmt.op, stmt.args

@@ -79,6 +79,7 @@ class Generator(ForwardSweep, Checkpointing):
         self.uniform = {}            # array δ -> the scalar all its elements hold (δ of a sum)
         self.handed_off = False
         self.choose_checkpointed(checkpoint)   # sid -> Segmented: loops run in stored segments
+        self.popping_views = False    # emitting a backward sweep after which nothing pushes: pop views
 
     def names_redefined(self):
         """Names assigned at several places or inside a loop."""
@@ -182,7 +183,9 @@ class Generator(ForwardSweep, Checkpointing):
                 code.comment("backward sweep: δ = 1 at the output, the δ recurrences last step first")
                 self.last_line = None
                 self.init_deltas(code)
+                self.popping_views = not self.segmented
                 self.backward(self.fn.body, code)
+                self.popping_views = False
             else:
                 self.fused_sweeps(code)
             grads = [self.gradient_of(w) for w in self.wrt]
@@ -282,7 +285,9 @@ class Generator(ForwardSweep, Checkpointing):
         else:
             code.line(f"{self.result} = 0.0  # only the gradient was asked for: the sums are not formed")
         code.comment("backward sweep of the code before the loop")
+        self.popping_views = not self.segmented
         self.backward(before, code)
+        self.popping_views = False
 
     def kept_for_value(self, loop, after):
         """{name: (fresh name before the loop, fresh name for an iteration's
@@ -436,9 +441,19 @@ class Generator(ForwardSweep, Checkpointing):
         tape_i, top_i = self.tape["i"]
         tape_f, top_f = self.tape["f"]
         code.line(f"{top_i} -= {ndim}")
-        dims = ", ".join(f"{tape_i}[{top_i}{f' + {k}' if k else ''}]" for k in range(ndim))
-        code.line(f"{target}, {top_f} = pop_array{ndim}({tape_f}, {top_f}, {dims})",
-                  "restore the value before this assignment")
+        dims = [f"{tape_i}[{top_i}{f' + {k}' if k else ''}]" for k in range(ndim)]
+        size = " * ".join(dims)
+        code.line(f"{top_f} -= {size}")
+        elements = f"{tape_f}[{top_f}:{top_f} + {size}]"
+        if not self.popping_views:
+            # a fused loop's next iteration, a checkpointed segment's rerun push over what was popped
+            elements += ".copy()"
+            why = "restore the value before this assignment"
+        else:
+            why = "restore the value before this assignment: a view of the tape (nothing pushes after the forward sweep)"
+        if ndim > 1:
+            elements += f".reshape(({', '.join(dims)}))"
+        code.line(f"{target} = {elements}", why)
 
     def pop_old_region(self, code, stmt):
         """Put back the elements a SetItem overwrote (a restored array)."""

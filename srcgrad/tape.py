@@ -597,6 +597,9 @@ class _Planner:
                     if arg in dctx.after and arg in self.read_mostly and \
                             not self._written_between(dctx.block, dctx.pos, root, arg):
                         return {arg}              # restore the array: its reads need no tape
+                    if arg in dctx.after and self._rebound_outside(arg, define) and \
+                            not self._written_between(dctx.block, dctx.pos, root, arg):
+                        return {arg}              # restore the array once per rebinding, not every read
                     if arg in dctx.after:
                         return {name} if self.restorable(name) else set()
                     continue
@@ -605,6 +608,15 @@ class _Planner:
                     and max(self.write_depth.get(n, 0) for n in out) <= self.write_depth.get(name, 0):
                 return out            # (not when they change in a deeper loop: `t = acc` after acc's loop)
         return {name} if self.restorable(name) else set()     # (restoring what it reads did not do)
+
+    def _rebound_outside(self, array, read):
+        """Is `array` a float64 array that is only ever rebound (never written
+        element by element), and only in loops shallower than the loop
+        reading it (`u = new` once per time step, `u[i - 1]`, `u[i]`,
+        `u[i + 1]` read for every cell)? Restoring its elements once per
+        rebinding then stores less than taping every value read from it."""
+        return self.restorable(array) and is_array(self.types.get(array)) and array not in self.written \
+            and array not in self.fn.params and self.write_depth.get(array, 0) < self.depth[read.sid]
 
     @staticmethod
     def _written_between(block, start, root, name):

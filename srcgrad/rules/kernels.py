@@ -429,10 +429,7 @@ def push_array(tape, top, a):
     """Append a's elements to the float tape; returns (tape, new top)."""
     n = a.size
     tape = reserve(tape, top + n)
-    k = top
-    for v in a.flat:
-        tape[k] = v
-        k += 1
+    tape[top:top + n] = a.ravel()       # (a view of a contiguous array: one copy, vectorised)
     return tape, top + n
 
 
@@ -440,22 +437,9 @@ def push_array(tape, top, a):
 def push_array_into(tape, top, a):
     """Append a's elements to the float tape, which has room (checked by the
     caller: inside a loop a tape does not grow, `tape_retry`); returns the new top."""
-    k = top
-    for v in a.flat:
-        tape[k] = v
-        k += 1
-    return k
-
-
-@jit
-def pop_array1(tape, top, n0):
-    return tape[top - n0:top].copy(), top - n0
-
-
-@jit
-def pop_array2(tape, top, n0, n1):
-    n = n0 * n1
-    return tape[top - n:top].copy().reshape((n0, n1)), top - n
+    n = a.size
+    tape[top:top + n] = a.ravel()
+    return top + n
 
 
 @jit
