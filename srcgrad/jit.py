@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from srcgrad.rules.kernels import *  # noqa: F401,F403  (array helpers: ub21, route_axis, push_array, ...)
-from srcgrad.runtime import (digamma, equal_length, polygamma, range_len, remember_size, remembered_size,
+from srcgrad.runtime import (digamma, equal_length, polygamma, radd, range_len, remember_size, remembered_size,
                              reserve, slice_index)
 
 # products of non-contiguous views (x.T @ d) are correct, only slower: not the user's concern

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import activity, fusion, jit, loopfuse, nesting, normalize, parse, scalarize, tangent, tape, typeinfer
+from . import activity, fusion, jit, loopfuse, nesting, normalize, parse, scalarize, tangent, tape, typeinfer, unsigned
 from .errors import SrcgradError
 from .program import Name, Op, Return, walk
 from .reverse import Generator
@@ -179,7 +179,9 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    module_src = jit.module_source(origin, [primal_src, adjoint_src])
+    # what Numba compiles: the same lines with unsigned indices and reorderable register sums
+    nonneg, arrays = unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d)
+    module_src = jit.module_source(origin, [unsigned.run(src, nonneg, arrays) for src in (primal_src, adjoint_src)])
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
                     getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"),

@@ -186,3 +186,18 @@ def remember_size(typingctx, key, size):
         builder.store(value, _size_slot(builder, key.literal_value))
         return context.get_dummy_value()
     return types.none(key, size), codegen
+
+
+@intrinsic
+def radd(typingctx, total, term):
+    """total + term as an addition LLVM may reassociate: a δ summed in a
+    register through a loop (`unsigned`), which its vectoriser can then
+    split across lanes, as NumPy's pairwise sum regroups its terms."""
+    if not isinstance(total, types.Float) or not isinstance(term, (types.Float, types.Integer, types.Boolean)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a = context.cast(builder, args[0], total, types.float64)
+        b = context.cast(builder, args[1], term, types.float64)
+        return builder.fadd(a, b, flags=("reassoc",))
+    return types.float64(total, term), codegen
