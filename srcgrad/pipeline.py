@@ -259,7 +259,8 @@ def build_jvp(func, wrt, kinds):
     text = gen.primal()
     _dump("reverse", text)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    module_src = jit.module_source(origin, [text])
+    module_src = jit.module_source(origin, [unsigned.run(text, unsigned.nonnegative(fn, types),
+                                                         unsigned.array_names(types, namer.d))])
     module = jit.load(fn.name, module_src)
     value = lin.value
     value_kind = types.get(value.id, "float") if hasattr(value, "id") else "float"
