@@ -437,7 +437,10 @@ def push_array(tape, top, a):
     """Append a's elements to the float tape; returns (tape, new top)."""
     n = a.size
     tape = reserve(tape, top + n)
-    tape[top:top + n] = a.ravel()       # (a view of a contiguous array: one copy, vectorised)
+    k = top
+    for v in a.flat:        # (not a slice assignment: Numba's compiles in ~2 s, for its error messages)
+        tape[k] = v
+        k += 1
     return tape, top + n
 
 
@@ -445,9 +448,11 @@ def push_array(tape, top, a):
 def push_array_into(tape, top, a):
     """Append a's elements to the float tape, which has room (checked by the
     caller: inside a loop a tape does not grow, `tape_retry`); returns the new top."""
-    n = a.size
-    tape[top:top + n] = a.ravel()
-    return top + n
+    k = top
+    for v in a.flat:
+        tape[k] = v
+        k += 1
+    return k
 
 
 @jit
