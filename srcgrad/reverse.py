@@ -22,7 +22,7 @@ product, max, split, chain through g').
 import ast
 import re
 
-from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers, tape_retry
+from . import first_writes, fusion, inline, loop_helpers, preaccumulate, registers, rotate, tape_retry
 from .checkpoint import Checkpointing
 from .errors import SrcgradError
 from .emit import Code, atom_text, index_text, is_zero, part_update, render, substitute
@@ -202,6 +202,8 @@ class Generator(ForwardSweep, Checkpointing):
         code.lines = loop_helpers.run(code.lines)
         code.lines = first_writes.run(code.lines, {self.d(n): n for n in sorted(self.active)
                                                    if is_array(self.types.get(n)) and self.types[n][1] == 1})
+        code.lines = rotate.run(code.lines, {self.d(n) for n in sorted(self.active)
+                                             if is_array(self.types.get(n)) and self.types[n][1] == 1})
         if adjoint:
             code.lines = tape_retry.run(code.lines, self.namer.fresh, self.fn.params + (self.d_out,))
         return code.text()
