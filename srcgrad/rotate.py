@@ -129,8 +129,9 @@ def _rotate(lines, k, vectors, fresh):
             if not re.search(_WORD.format(re.escape(target)), c):
                 continue
             found = _UPDATE.match(body[pos])
-            if not found or found.group(2) != target or _indent(body[pos]) != body_pad:
-                ok = False
+            if not found or found.group(2) != target or _indent(body[pos]) != body_pad \
+                    or re.search(_WORD.format(re.escape(target)), found.group(5)):
+                ok = False          # (read in the added value: it must see the stored sums)
                 break
             index = found.group(3).strip()
             offset = _offset(index, var, offsets_of, redefined)

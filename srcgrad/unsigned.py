@@ -29,7 +29,9 @@ from .typeinfer import is_array
 
 NEG_INF = -math.inf
 _SUBSCRIPT = re.compile(r"\b(\w+)\[([^\[\]:]+)\]")
-_REGISTER_SUM = re.compile(r"^(\s*)(d_\w+_sum\d+) ([+-])= (.+?)(\s+#.*)?$")
+_REGISTER_SUM = re.compile(r"^(\s*)(\w+) ([+-])= (.+?)(\s+#.*)?$")
+# how `registers` declares the local it sums a δ element in
+_REGISTER_DECLARED = re.compile(r"^\s*(\w+) = 0\.0  # δ of .* summed over the loop in a register$")
 _ROUNDS = 30
 
 
@@ -122,6 +124,7 @@ def run(source, nonneg, arrays):
     """`source` with unsigned indices and reorderable register sums (see the module doc)."""
     lines = source.split("\n")
     varying = _varying_in_innermost_loop(lines)
+    registers = {m.group(1) for m in map(_REGISTER_DECLARED.match, lines) if m}
     out = []
     for line, names in zip(lines, varying):
         code, hash_, comment = _split_comment(line)
@@ -129,7 +132,7 @@ def run(source, nonneg, arrays):
         if unsigned:
             code = _SUBSCRIPT.sub(lambda m: _unsigned(m, unsigned, arrays), code)
         match = _REGISTER_SUM.match(code)
-        if match:
+        if match and match.group(2) in registers:
             pad, name, sign, value, _ = match.groups()
             code = f"{pad}{name} = radd({name}, {'-' if sign == '-' else ''}({value.strip()}))  "
         out.append(code + hash_ + comment)

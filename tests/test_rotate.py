@@ -81,5 +81,6 @@ def test_no_rewrite_when_the_array_is_read_or_the_index_changes():
     moved = ["for i in range(n):", "    t = i + 1", "    d_u[t] += a", "    d_u[i] += b", "    t = i + 2"]
     jumps = ["for i in range(n):", "    d_u[i] += a", "    d_u[i + 1] += b", "    break"]
     one = ["for i in range(n):", "    d_u[i] += a", "    d_u[i] += b"]
-    for lines in (read, moved, jumps, one):
+    self_read = ["for i in range(n):", "    d_u[i] += a", "    d_u[i + 1] += d_u[i] * b"]
+    for lines in (read, moved, jumps, one, self_read):
         assert rotate.run(lines, {"d_u"}) == lines

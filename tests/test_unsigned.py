@@ -66,13 +66,15 @@ def test_rewrite_touches_varying_indices_and_register_sums_only():
     source = "\n".join([
         "for j in range(n - 1, -1, -1):",
         "    s1 = 0.0",
-        "    d_v_sum1 = 0.0",
+        "    d_v_sum1 = 0.0  # δ of d_v[j] summed over the loop in a register",
         "    for r in range(n):",
         "        t = a[j] * a[r]  # a[r]: r varies here, j does not",
         "        d_v_sum1 -= t * b[r, j]",
         "        shape_r = a.shape[0]",
         "    d_v[j] += d_v_sum1",
         "x = a[j]",
+        "for r in range(n):",
+        "    d_w_sum1 -= a[r]  # not declared by `registers`: a name of the user's, left alone",
     ])
     out = unsigned.run(source, frozenset({"j", "r", "n"}), frozenset({"a", "b", "d_v"})).split("\n")
     assert out[4] == "        t = a[j] * a[np.uint64(r)]  # a[r]: r varies here, j does not"
@@ -80,6 +82,7 @@ def test_rewrite_touches_varying_indices_and_register_sums_only():
     assert out[6] == "        shape_r = a.shape[0]"
     assert out[7] == "    d_v[np.uint64(j)] += d_v_sum1"
     assert out[8] == "x = a[j]"                           # outside any loop: nothing to vectorise
+    assert out[10] == "    d_w_sum1 -= a[np.uint64(r)]  # not declared by `registers`: a name of the user's, left alone"
 
 
 def test_compiled_module_has_the_rewrite_and_the_shown_source_does_not():
