@@ -181,7 +181,9 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
     # what Numba compiles: the same lines with unsigned indices and reorderable register sums
     nonneg, arrays = unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d)
-    module_src = jit.module_source(origin, [unsigned.run(src, nonneg, arrays) for src in (primal_src, adjoint_src)])
+    scalar_deltas = frozenset(namer.d(n) for n, t in types.items() if t == "float")
+    module_src = jit.module_source(origin, [unsigned.run(src, nonneg, arrays, scalar_deltas)
+                                            for src in (primal_src, adjoint_src)])
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
                     getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"),

@@ -15,7 +15,9 @@ only (`srcgrad.source` shows the code as generated, the same line for line):
   Every value such a name holds in the adjoint is one it held in the primal
   (restored from the tape, recomputed, an integer step undone).
 
-- A δ summed in a register through a loop (`registers`: `d_x_sum1 += v`)
+- A δ summed in a register through a loop (`registers`: `d_x_sum1 += v`;
+  or the δ of a scalar fixed in the loop, `d_t1 += d_t2_e * x_e1` where
+  `t1 = -k` multiplies every element, used in the loop by nothing else)
   becomes `d_x_sum1 = radd(d_x_sum1, v)`: an addition LLVM may reassociate,
   so the loop's sum can be split across vector lanes (as NumPy's pairwise
   sum is). With unsigned indices the whole loop then vectorises: GMM d = 64,
@@ -120,19 +122,21 @@ def array_names(types, delta):
     return frozenset(arrays | {delta(name) for name in arrays})
 
 
-def run(source, nonneg, arrays):
-    """`source` with unsigned indices and reorderable register sums (see the module doc)."""
+def run(source, nonneg, arrays, scalar_deltas=frozenset()):
+    """`source` with unsigned indices and reorderable register sums (see the
+    module doc); scalar_deltas: the δ's of float scalars (summed in loops)."""
     lines = source.split("\n")
     varying = _varying_in_innermost_loop(lines)
     registers = {m.group(1) for m in map(_REGISTER_DECLARED.match, lines) if m}
+    sums = _scalar_delta_sums(lines, scalar_deltas)
     out = []
-    for line, names in zip(lines, varying):
+    for k, (line, names) in enumerate(zip(lines, varying)):
         code, hash_, comment = _split_comment(line)
         unsigned = nonneg & names
         if unsigned:
             code = _SUBSCRIPT.sub(lambda m: _unsigned(m, unsigned, arrays), code)
         match = _REGISTER_SUM.match(code)
-        if match and match.group(2) in registers:
+        if match and (match.group(2) in registers or k in sums):
             pad, name, sign, value, _ = match.groups()
             code = f"{pad}{name} = radd({name}, {'-' if sign == '-' else ''}({value.strip()}))  "
         out.append(code + hash_ + comment)
@@ -140,6 +144,39 @@ def run(source, nonneg, arrays):
 
 
 _FOR = re.compile(r"^(\s*)for (\w+) in ")
+
+
+def _scalar_delta_sums(lines, scalar_deltas):
+    """Lines `d_x += term` (or -=) adding to a scalar δ inside a loop whose
+    lines (its own, not those of loops nested in it) use d_x only so: the
+    δ of a value fixed in the loop (`-k` in `a = -k * x` over the elements),
+    summed over the iterations; any order of the terms will do."""
+    loops = []                      # (indent, header line) of the open for loops
+    owner = []
+    for line in lines:
+        code = _split_comment(line)[0]
+        if code.strip():
+            indent = len(code) - len(code.lstrip())
+            while loops and indent <= loops[-1][0]:
+                loops.pop()
+        owner.append(loops[-1][1] if loops else None)
+        header = _FOR.match(code)
+        if header:
+            loops.append((len(header.group(1)), len(owner) - 1))
+    candidates = {}
+    for k, line in enumerate(lines):
+        code = _split_comment(line)[0]
+        match = _REGISTER_SUM.match(code)
+        if owner[k] is not None and match and match.group(2) in scalar_deltas \
+                and not re.search(rf"\b{match.group(2)}\b", match.group(4)):
+            candidates.setdefault((owner[k], match.group(2)), []).append(k)
+    out = set()
+    for (loop, name), ks in candidates.items():
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        uses = [k for k, line in enumerate(lines) if owner[k] == loop and word.search(_split_comment(line)[0])]
+        if uses == ks:
+            out.update(ks)
+    return out
 _ASSIGNED = re.compile(r"^\s*(\w+)\s*(?:[-+*/%]|//)?= ")
 
 

@@ -96,3 +96,22 @@ def test_compiled_module_has_the_rewrite_and_the_shown_source_does_not():
     assert re.search(r"d_icf\[k, np\.uint64\(idx\)\] \+= ", compiled)
     assert re.search(r"d_xc_sum\d+ = radd\(d_xc_sum\d+, ", compiled)
     assert len(compiled.split("\n")) >= len(shown.split("\n"))
+
+
+def damped_steps(x0, v0, k, dt, steps):
+    """Vectorised time steps: `-k` multiplies every element, so its δ is a sum over the elements."""
+    x = x0
+    v = v0
+    for s in range(steps):
+        a = -k * x - 0.1 * v * np.abs(v)
+        x = x + dt * v
+        v = v + dt * a
+    return np.sum(x * x)
+
+
+def test_the_delta_of_a_scalar_fixed_in_a_loop_is_a_reorderable_sum():
+    args = (np.array([0.4, -1.2, 0.9, 2.0, -0.3]), np.array([0.1, 0.5, -0.7, 0.2, 1.1]), 0.7, 0.05, 6)
+    g = srcgrad.grad(damped_steps, wrt=("x0", "v0", "k"))
+    assert_grad_matches_fd(damped_steps, args, ("x0", "v0", "k"), g(*args))
+    compiled = g.__srcgrad__.get(g.__srcgrad__.convert(args)[1]).module_source
+    assert re.search(r"(d_t\d+) = radd\(\1, \(d_t\d+_e \* x_e\d*\)\)", compiled)
