@@ -13,14 +13,10 @@ import os
 import re
 
 from .emit import atom_text, index_text, part_update, render, substitute
-from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, walk, writes
+from .program import BreakIf, Const, For, If, Name, Op, Return, SetItem, While, raw_names, walk, writes
 from .rules import RULES, arrays
 from .tape import TAPE_DTYPES, region_of
-from .typeinfer import VIEW_OPS, _in_place, is_array
-
-
-def _names_in(node):
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)] if node is not None else []
+from .typeinfer import VIEW_OPS, in_place, is_array
 
 WHILE_CHUNK = 64       # while-loop iterations per check of the tape's room
 MAX_BOUNDED_TRIPS = 4096   # `while ... and k < C`: room for C iterations reserved at once up to this C
@@ -451,10 +447,10 @@ class ForwardSweep:
         if x in self.fn.params or y in self.fn.params or x == y:
             return False
         for s in walk(self.fn.body):
-            if isinstance(s, Op) and s.op == "opaque" and {x, y} & set(_names_in(s.raw)):
+            if isinstance(s, Op) and s.op == "opaque" and {x, y} & set(raw_names(s.raw)):
                 return False            # (what an opaque call does with them is not known)
         written = [s for s in walk(self.fn.body) if (isinstance(s, SetItem) and s.array in (x, y))
-                   or (_in_place(s, self.types) and s.target in (x, y))]
+                   or (in_place(s, self.types) and s.target in (x, y))]
         if not written:
             return True
         if any(getattr(s, "array", getattr(s, "target", None)) == x for s in written):
@@ -477,7 +473,7 @@ class ForwardSweep:
         rebind = [k for k, top in enumerate(block[:first]) if binds(top)]
         fresh = block[rebind[-1]] if rebind else None
         return isinstance(fresh, Op) and fresh.op not in VIEW_OPS | {"copy", "opaque"} \
-            and not _in_place(fresh, self.types) \
+            and not in_place(fresh, self.types) \
             and not any(binds(top) for top in block[first:ctx.pos])
 
     def op_text(self, stmt):

@@ -200,10 +200,9 @@ class Generator(ForwardSweep, Checkpointing):
         code.lines = registers.run(code.lines, {self.d(n): self.types[n][1] for n in sorted(self.active)
                                                 if is_array(self.types.get(n))})
         code.lines = loop_helpers.run(code.lines)
-        code.lines = first_writes.run(code.lines, {self.d(n): n for n in sorted(self.active)
-                                                   if is_array(self.types.get(n)) and self.types[n][1] == 1})
-        code.lines = rotate.run(code.lines, {self.d(n) for n in sorted(self.active)
-                                             if is_array(self.types.get(n)) and self.types[n][1] == 1})
+        vectors = {self.d(n): n for n in sorted(self.active) if is_array(self.types.get(n)) and self.types[n][1] == 1}
+        code.lines = first_writes.run(code.lines, vectors)
+        code.lines = rotate.run(code.lines, set(vectors))
         if adjoint:
             code.lines = tape_retry.run(code.lines, self.namer.fresh, self.fn.params + (self.d_out,))
         return code.text()

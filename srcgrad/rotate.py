@@ -40,10 +40,11 @@ regrouped per element (the terms of one element are added together first).
 """
 import re
 
+from .registers import JUMP, block_end, indent
+
 _FOR = re.compile(r"^(\s*)for (\w+) in range\((.*)\):(\s+#.*)?$")
 _UPDATE = re.compile(r"^(\s*)(d_\w+)\[([\w\s+\-]+)\] ([+-])= (.+?)(\s+#.*)?$")
 _OFFSET_DEF = re.compile(r"^\s*(\w+) = (\w+) ([+-]) (\d+)(\s+#.*)?$")
-JUMP = re.compile(r"^\s*(break|continue|return)\b")
 _WORD = r"\b{}\b"
 
 
@@ -66,10 +67,6 @@ def run(lines, vectors):
             out[k:rewritten[0]] = rewritten[1]
         k += 1
     return out
-
-
-def _indent(line):
-    return len(line) - len(line.lstrip())
 
 
 def _split_args(text):
@@ -101,13 +98,11 @@ def _rotate(lines, k, vectors, fresh):
         start, stop, step = args[0], args[1], int(args[2])
     else:
         return None
-    end = k + 1
-    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > len(pad)):
-        end += 1
+    end = block_end(lines, k)
     body = lines[k + 1:end]
     if not body:
         return None
-    body_pad = _indent(next(line for line in body if line.strip()))
+    body_pad = indent(next(line for line in body if line.strip()))
     code = [line.split("#")[0].rstrip() for line in body]
     if any(JUMP.match(c) for c in code):
         return None
@@ -129,7 +124,7 @@ def _rotate(lines, k, vectors, fresh):
             if not re.search(_WORD.format(re.escape(target)), c):
                 continue
             found = _UPDATE.match(body[pos])
-            if not found or found.group(2) != target or _indent(body[pos]) != body_pad \
+            if not found or found.group(2) != target or indent(body[pos]) != body_pad \
                     or re.search(_WORD.format(re.escape(target)), found.group(5)):
                 ok = False          # (read in the added value: it must see the stored sums)
                 break

@@ -594,12 +594,9 @@ class _Planner:
             out = set()
             for arg in reads(define):
                 if is_array(self.types.get(arg)):
-                    if arg in dctx.after and arg in self.read_mostly and \
-                            not self._written_between(dctx.block, dctx.pos, root, arg):
-                        return {arg}              # restore the array: its reads need no tape
-                    if arg in dctx.after and self._rebound_outside(arg, define) and \
-                            not self._written_between(dctx.block, dctx.pos, root, arg):
-                        return {arg}              # restore the array once per rebinding, not every read
+                    if arg in dctx.after and (arg in self.read_mostly or self._rebound_outside(arg, define)) \
+                            and not self._written_between(dctx.block, dctx.pos, root, arg):
+                        return {arg}              # restore the array (once per write or rebinding): its reads need no tape
                     if arg in dctx.after:
                         return {name} if self.restorable(name) else set()
                     continue

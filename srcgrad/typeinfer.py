@@ -267,10 +267,10 @@ def mutated_arrays(fn, types):
     """Arrays changed in place: written by element or slice, or updated by
     `a += ...` (which Python applies to the array object itself)."""
     out = {s.array for s in walk(fn.body) if isinstance(s, SetItem)}
-    return out | {s.target for s in walk(fn.body) if _in_place(s, types)}
+    return out | {s.target for s in walk(fn.body) if in_place(s, types)}
 
 
-def _in_place(stmt, types):
+def in_place(stmt, types):
     return isinstance(stmt, Op) and ("inplace", True) in stmt.static and is_array(types.get(stmt.target))
 
 
@@ -279,7 +279,7 @@ def _check_views(fn, types):
     that the adjoint does not model, so it is rejected."""
     views = view_names(fn, types)
     for stmt in walk(fn.body):
-        if _in_place(stmt, types) and stmt.target in views:
+        if in_place(stmt, types) and stmt.target in views:
             raise _error(stmt, f"'{stmt.target}' is a view (a slice, row or transpose) of another array and is "
                          "updated in place here", f"write {stmt.target} = {stmt.target} + ... (a new array), or "
                          "take a copy first", "write into a view")
@@ -316,7 +316,7 @@ def _check_stale_views(fn, types):
                       and block_of[s.sid] == block_of[view.sid] and pos[s.sid] > pos[view.sid]),
                      default=len(order))
         writes_ = [s for s in order if ((isinstance(s, SetItem) and s.array == base) or
-                   (_in_place(s, types) and s.target == base)) and pos[s.sid] < killed]
+                   (in_place(s, types) and s.target == base)) and pos[s.sid] < killed]
         reads_ = [s for s in order if name in reads(s) and s is not view]
         for write in writes_:
             for read in reads_:
@@ -377,7 +377,7 @@ def _rebound_before_change(block, pos, stmt, types):
     for later in block[pos + 1:]:
         if not isinstance(later, Op):
             return False
-        if _in_place(later, types) and later.target in names:
+        if in_place(later, types) and later.target in names:
             return False
         if later.target == stmt.target:
             return True

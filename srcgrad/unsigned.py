@@ -35,6 +35,8 @@ _REGISTER_SUM = re.compile(r"^(\s*)(\w+) ([+-])= (.+?)(\s+#.*)?$")
 # how `registers` declares the local it sums a δ element in
 _REGISTER_DECLARED = re.compile(r"^\s*(\w+) = 0\.0  # δ of .* summed over the loop in a register$")
 _ROUNDS = 30
+_FOR = re.compile(r"^(\s*)for (\w+) in ")
+_ASSIGNED = re.compile(r"^\s*(\w+)\s*(?:[-+*/%]|//)?= ")
 
 
 def nonnegative(fn, types):
@@ -126,9 +128,10 @@ def run(source, nonneg, arrays, scalar_deltas=frozenset()):
     """`source` with unsigned indices and reorderable register sums (see the
     module doc); scalar_deltas: the δ's of float scalars (summed in loops)."""
     lines = source.split("\n")
-    varying = _varying_in_innermost_loop(lines)
+    owner = _innermost_loops(lines)
+    varying = _varying_in_innermost_loop(lines, owner)
     registers = {m.group(1) for m in map(_REGISTER_DECLARED.match, lines) if m}
-    sums = _scalar_delta_sums(lines, scalar_deltas)
+    sums = _scalar_delta_sums(lines, owner, scalar_deltas)
     out = []
     for k, (line, names) in enumerate(zip(lines, varying)):
         code, hash_, comment = _split_comment(line)
@@ -143,15 +146,10 @@ def run(source, nonneg, arrays, scalar_deltas=frozenset()):
     return "\n".join(out)
 
 
-_FOR = re.compile(r"^(\s*)for (\w+) in ")
-
-
-def _scalar_delta_sums(lines, scalar_deltas):
-    """Lines `d_x += term` (or -=) adding to a scalar δ inside a loop whose
-    lines (its own, not those of loops nested in it) use d_x only so: the
-    δ of a value fixed in the loop (`-k` in `a = -k * x` over the elements),
-    summed over the iterations; any order of the terms will do."""
-    loops = []                      # (indent, header line) of the open for loops
+def _innermost_loops(lines):
+    """For each line, the index of the header of its innermost enclosing
+    `for` loop, or None."""
+    loops = []                      # (indent, header index) of the open for loops
     owner = []
     for line in lines:
         code = _split_comment(line)[0]
@@ -163,10 +161,17 @@ def _scalar_delta_sums(lines, scalar_deltas):
         header = _FOR.match(code)
         if header:
             loops.append((len(header.group(1)), len(owner) - 1))
+    return owner
+
+
+def _scalar_delta_sums(lines, owner, scalar_deltas):
+    """Lines `d_x += term` (or -=) adding to a scalar δ inside a loop whose
+    lines (its own, not those of loops nested in it) use d_x only so: the
+    δ of a value fixed in the loop (`-k` in `a = -k * x` over the elements),
+    summed over the iterations; any order of the terms will do."""
     candidates = {}
     for k, line in enumerate(lines):
-        code = _split_comment(line)[0]
-        match = _REGISTER_SUM.match(code)
+        match = _REGISTER_SUM.match(_split_comment(line)[0])
         if owner[k] is not None and match and match.group(2) in scalar_deltas \
                 and not re.search(rf"\b{match.group(2)}\b", match.group(4)):
             candidates.setdefault((owner[k], match.group(2)), []).append(k)
@@ -177,34 +182,25 @@ def _scalar_delta_sums(lines, scalar_deltas):
         if uses == ks:
             out.update(ks)
     return out
-_ASSIGNED = re.compile(r"^\s*(\w+)\s*(?:[-+*/%]|//)?= ")
 
 
-def _varying_in_innermost_loop(lines):
+def _varying_in_innermost_loop(lines, owner):
     """For each line, the names its innermost enclosing `for` loop changes
     (the loop index, names assigned in its body): only those indices gain by
     being unsigned. (An index fixed in the loop keeps its sign: its negative-
     index select is hoisted out anyway, and an unsigned one measured slower,
     the vectoriser then keeping its load in the loop.)"""
-    loops = []                      # (indent, names) of the open for loops
-    owner = []                      # each line's innermost loop (its names set) or None
-    for line in lines:
-        code = _split_comment(line)[0]
-        if not code.strip():
-            owner.append(loops[-1][1] if loops else None)
-            continue
-        indent = len(code) - len(code.lstrip())
-        while loops and indent <= loops[-1][0]:
-            loops.pop()
-        owner.append(loops[-1][1] if loops else None)
-        if loops:
-            assigned = _ASSIGNED.match(code)
+    changed = {}
+    for k, loop in enumerate(owner):
+        if loop is not None:
+            assigned = _ASSIGNED.match(_split_comment(lines[k])[0])
             if assigned:
-                loops[-1][1].add(assigned.group(1))
-        header = _FOR.match(code)
+                changed.setdefault(loop, set()).add(assigned.group(1))
+    for k, line in enumerate(lines):
+        header = _FOR.match(_split_comment(line)[0])
         if header:
-            loops.append((indent, {header.group(2)}))
-    return [names if names is not None else set() for names in owner]
+            changed.setdefault(k, set()).add(header.group(2))
+    return [changed.get(loop, set()) if loop is not None else set() for loop in owner]
 
 
 def _unsigned(match, nonneg, arrays):
