@@ -18,6 +18,12 @@ backward sweep together: no N-sized temporaries, one pass over the data in
 each direction instead of one per NumPy operation. `stretch` applies NumPy's
 broadcasting of size-1 axes (a no-op, returning its argument, when shapes
 already agree); its δ is summed back like any broadcast.
+
+A matrix known to have a single row or column (`np.sum(e, axis=1,
+keepdims=True)`, a 1-D vector beside matrices, elementwise work on such) is
+read at index 0 along that axis instead of being stretched into a copy: its
+δ then sums over the loop in one element (a register, `registers`) rather
+than in a stretched array summed back afterwards.
 """
 import dataclasses
 
@@ -38,14 +44,14 @@ def run(fn, types, namer):
     for stmt in walk(fn.body):
         if isinstance(stmt, Op):
             bindings[stmt.target] = bindings.get(stmt.target, 0) + 1
-    lowering = _Lowering(types, namer, readers, bindings, set(fn.params))
+    lowering = _Lowering(types, namer, readers, bindings, set(fn.params), unit_axes(fn, types, bindings))
     body = lowering.block(fn.body)
     return dataclasses.replace(fn, body=body) if lowering.changed else fn
 
 
 class _Lowering:
-    def __init__(self, types, namer, readers, bindings, params):
-        self.types, self.namer = types, namer
+    def __init__(self, types, namer, readers, bindings, params, units):
+        self.types, self.namer, self.units = types, namer, units
         self.readers, self.bindings, self.params = readers, bindings, params
         self.changed = False
 
@@ -120,9 +126,14 @@ class _Lowering:
         for axis in range(rank):
             sizes = []
             for name in externals:
+                if axis in self.units.get(name, ()):
+                    continue                     # one row/column: read at 0, not a size to agree with
                 size = self.fresh(f"{name}_n{axis}", "int")
                 out.append(Op(size, "shape", (Name(name), Const(axis)), loc))
                 sizes.append(size)
+            if not sizes:                        # every operand has one element along this axis
+                sizes.append(self.fresh(f"n{axis}", "int"))
+                out.append(Op(sizes[0], "copy", (Const(1),), loc))
             dim = sizes[0]
             for other in sizes[1:]:
                 joined = self.fresh(f"n{axis}", "int")
@@ -132,15 +143,18 @@ class _Lowering:
         stretched = {}
         for name in externals:
             stretched[name] = self.fresh(f"{name}_s", self.types[name])
-            out.append(Op(stretched[name], "stretch", (Name(name),) + tuple(Name(d) for d in dims), loc))
+            units = self.units.get(name, ())
+            sizes = tuple(Const(1) if axis in units else Name(d) for axis, d in enumerate(dims))
+            out.append(Op(stretched[name], "stretch", (Name(name),) + sizes, loc))
         acc = self.fresh(f"{total.target}_acc", "float")
         out.append(Op(acc, "copy", (Const(0.0),), loc))
         index = [self.fresh("i" if axis == 0 else "j", "int") for axis in range(rank)]
         inner, scalar = [], {}
         for name in externals:
             scalar[name] = self.fresh(f"{name}_e", "float")
-            inner.append(Op(scalar[name], "getitem", (Name(stretched[name]),) + tuple(Name(i) for i in index),
-                            loc))
+            units = self.units.get(name, ())
+            at = tuple(Const(0) if axis in units else Name(i) for axis, i in enumerate(index))
+            inner.append(Op(scalar[name], "getitem", (Name(stretched[name]),) + at, loc))
         for op in body_ops:
             scalar[op.target] = self.fresh(f"{op.target}_e", "float")
             args = tuple(Name(scalar[a.id]) if isinstance(a, Name) and a.id in scalar else a for a in op.args)
@@ -157,3 +171,30 @@ class _Lowering:
         name = self.namer.fresh(base)
         self.types[name] = type_
         return name
+
+
+def unit_axes(fn, types, bindings):
+    """{matrix name: the axes along which it has exactly one element}, for
+    names bound once: keepdims reductions, and elementwise rules whose array
+    operands all have them (a 1-D operand broadcasts as one row)."""
+    units = {}
+    for stmt in walk(fn.body):
+        if not (isinstance(stmt, Op) and bindings.get(stmt.target) == 1
+                and types.get(stmt.target) == ("array", 2, "float64")):
+            continue
+        if stmt.op in ("sum", "amax", "amin", "prod") and dict(stmt.static).get("keepdims"):
+            axis = dict(stmt.static).get("axis")
+            units[stmt.target] = frozenset((0, 1) if axis is None else (axis % 2,))
+        elif stmt.op == "stretch" and any(isinstance(a, Const) and a.value == 1 for a in stmt.args[1:]):
+            units[stmt.target] = frozenset(k for k, a in enumerate(stmt.args[1:])
+                                           if isinstance(a, Const) and a.value == 1)
+        elif stmt.op in RULES:
+            found = None
+            for arg in stmt.args:
+                t = types.get(arg.id) if isinstance(arg, Name) else None
+                if is_array(t):
+                    mine = frozenset((0,)) if t[1] == 1 else units.get(arg.id, frozenset())
+                    found = mine if found is None else found & mine
+            if found:
+                units[stmt.target] = found
+    return units

@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import activity, fusion, jit, loopfuse, nesting, normalize, parse, scalarize, tangent, tape, typeinfer, unsigned
+from . import (activity, element_loops, fusion, jit, loopfuse, nesting, normalize, parse, scalarize, tangent, tape,
+               typeinfer, unsigned)
 from .errors import SrcgradError
 from .program import Name, Op, Return, walk
 from .reverse import Generator
@@ -182,7 +183,9 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     # what Numba compiles: the same lines with unsigned indices and reorderable register sums
     nonneg, arrays = unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d)
     scalar_deltas = frozenset(namer.d(n) for n, t in types.items() if t == "float")
-    module_src = jit.module_source(origin, [unsigned.run(src, nonneg, arrays, scalar_deltas)
+    ranks, units, all_arrays = element_loops.shapes(fn, types, namer.d)
+    module_src = jit.module_source(origin, [element_loops.run(unsigned.run(src, nonneg, arrays, scalar_deltas),
+                                                              ranks, units, all_arrays)
                                             for src in (primal_src, adjoint_src)])
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
@@ -261,8 +264,8 @@ def build_jvp(func, wrt, kinds):
     text = gen.primal()
     _dump("reverse", text)
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    module_src = jit.module_source(origin, [unsigned.run(text, unsigned.nonnegative(fn, types),
-                                                         unsigned.array_names(types, namer.d))])
+    compiled = unsigned.run(text, unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d))
+    module_src = jit.module_source(origin, [element_loops.run(compiled, *element_loops.shapes(fn, types, namer.d))])
     module = jit.load(fn.name, module_src)
     value = lin.value
     value_kind = types.get(value.id, "float") if hasattr(value, "id") else "float"
