@@ -134,10 +134,19 @@ class _Lowering:
             if not sizes:                        # every operand has one element along this axis
                 sizes.append(self.fresh(f"n{axis}", "int"))
                 out.append(Op(sizes[0], "copy", (Const(1),), loc))
-            dim = sizes[0]
+            dim, low = sizes[0], sizes[0]
             for other in sizes[1:]:
                 joined = self.fresh(f"n{axis}", "int")
                 out.append(Op(joined, "max", (Name(dim), Name(other)), loc))
+                dim = joined
+                smallest = self.fresh(f"n{axis}", "int")
+                out.append(Op(smallest, "min", (Name(low), Name(other)), loc))
+                low = smallest
+            if len(sizes) > 1:         # NumPy's rule: a length-1 axis meeting a length-0 one gives 0
+                empty = self.fresh(f"n{axis}", "int")
+                out.append(Op(empty, "min", (Name(low), Const(1)), loc))
+                joined = self.fresh(f"n{axis}", "int")
+                out.append(Op(joined, "mul", (Name(dim), Name(empty)), loc))
                 dim = joined
             dims.append(dim)
         stretched = {}

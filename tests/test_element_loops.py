@@ -42,13 +42,28 @@ def test_mlp_gradient_matches_fd():
     assert_grad_matches_fd(relu_softmax, args, wrt, grads)
 
 
-@pytest.mark.parametrize("s_shape, v_shape", [((6, 4), (4,)), ((6, 1), (4,)), ((6, 4), (1,)), ((1, 4), (1,))])
-def test_either_branch_matches_fd(s_shape, v_shape):
+@pytest.mark.parametrize("a_shape, s_shape, v_shape", [
+    ((6, 4), (6, 4), (4,)), ((6, 4), (6, 1), (4,)), ((6, 4), (6, 4), (1,)), ((6, 4), (1, 4), (1,)),
+    ((1, 4), (6, 4), (4,)), ((6, 1), (1, 4), (1,)), ((0, 4), (0, 1), (4,)), ((1, 4), (0, 4), (1,))])
+def test_broadcast_shapes_match_fd(a_shape, s_shape, v_shape):
+    # each operand stretched to the broadcast shape: the arrays themselves where they fit, copies where
+    # a length-1 axis meets a longer one, empty where one is 0 (NumPy's rule)
     rng = np.random.default_rng(1)
-    args = (rng.standard_normal((6, 4)), rng.standard_normal(s_shape), rng.standard_normal(v_shape))
-    grads = srcgrad.grad(scaled, wrt=("A", "s", "v"))(*args)
-    assert_grad_matches_fd(scaled, args, ("A", "s", "v"), grads)
-    assert grads[1].shape == s_shape and grads[2].shape == v_shape
+    args = (rng.standard_normal(a_shape), rng.standard_normal(s_shape), rng.standard_normal(v_shape))
+    value, grads = srcgrad.value_and_grad(scaled, wrt=("A", "s", "v"))(*args)
+    assert value == pytest.approx(scaled(*args), rel=1e-12, abs=1e-12)
+    assert [g.shape for g in grads] == [a_shape, s_shape, v_shape]
+    if all(a.size for a in args):
+        assert_grad_matches_fd(scaled, args, ("A", "s", "v"), grads)
+    else:
+        assert all(not np.any(g) for g in grads)
+
+
+def test_shapes_that_do_not_broadcast_are_numpys_error():
+    args = (np.ones((6, 4)), np.ones((5, 4)), np.ones(4))
+    with pytest.raises((ValueError, srcgrad.SrcgradError)) as info:
+        srcgrad.grad(scaled, wrt=("A", "s", "v"))(*args)
+    assert "broadcast" in str(info.value) or "shape" in str(info.value)
 
 
 def test_loops_give_the_array_expressions_bits(monkeypatch):
