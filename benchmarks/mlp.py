@@ -24,6 +24,8 @@ Tools timed (single-threaded, float64):
 * ``torch``    -- PyTorch eager, ``torch.log_softmax``, ``torch.autograd.grad``.
 * ``jax``      -- ``jax.jit(jax.grad(...))`` with ``jax.nn.log_softmax``.
 
+``mlp-relu`` is the same net with a ReLU hidden layer (``mlp_relu_loss``, hand adjoint
+``hand_relu_grad``: the ReLU and its mask applied in place, the mask fused with db1's sum).
 ``benchmarks.mlp_epoch`` times a whole SGD epoch built on these gradients.
 ``python -m benchmarks.mlp --check`` verifies the hand adjoint against central
 finite differences (on a smaller network) and the Numba primal against ``mlp_loss``.
@@ -126,6 +128,80 @@ def hand_grad(W1, b1, W2, b2, X, Y):
     return dW1, db1, dW2, db2
 
 
+def mlp_relu_loss(W1, b1, W2, b2, X, Y):
+    """``mlp_loss`` with a ReLU hidden layer (the ``mlp-relu`` row)."""
+    h = np.maximum(X @ W1 + b1, 0.0)
+    logits = h @ W2 + b2
+    m = np.max(logits, axis=1, keepdims=True)
+    z = logits - m
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0]
+
+
+@numba.njit(cache=True)
+def mlp_relu_loss_numba(W1, b1, W2, b2, X, Y):
+    """``mlp_relu_loss`` in Numba's subset: the primal."""
+    h = np.maximum(X @ W1 + b1, 0.0)
+    logits = h @ W2 + b2
+    n = logits.shape[0]
+    m = np.empty((n, 1))
+    for i in range(n):
+        m[i, 0] = np.max(logits[i])
+    z = logits - m
+    logp = z - np.log(np.sum(np.exp(z), axis=1)).reshape((n, 1))
+    return -np.sum(Y * logp) / n
+
+
+@numba.njit(cache=True)
+def hand_relu_grad(W1, b1, W2, b2, X, Y):
+    """Hand-written adjoint of ``mlp_relu_loss``: ``(dW1, db1, dW2, db2)``, written like
+    ``hand_value_and_grad`` (the ReLU applied in place, its mask fused with db1's sum).
+    δ passes where the pre-activation is >= 0, as ``np.maximum(a, 0.0)`` routes a tie."""
+    n = X.shape[0]
+    nh = W1.shape[1]
+    nc = W2.shape[1]
+    inv_n = 1.0 / n
+    A = X @ W1
+    for i in range(n):
+        for j in range(nh):
+            A[i, j] += b1[j]
+    H = np.empty((n, nh))
+    for i in range(n):
+        for j in range(nh):
+            H[i, j] = max(A[i, j], 0.0)
+    G = H @ W2
+    e = np.empty(nc)
+    for i in range(n):
+        m = -np.inf
+        for k in range(nc):
+            G[i, k] += b2[k]
+            m = max(m, G[i, k])
+        s = 0.0
+        for k in range(nc):
+            e[k] = np.exp(G[i, k] - m)
+            s += e[k]
+        inv_s = 1.0 / s
+        y_sum = 0.0
+        for k in range(nc):
+            y_sum += Y[i, k]
+        for k in range(nc):
+            G[i, k] = (e[k] * inv_s * y_sum - Y[i, k]) * inv_n
+    dW2 = H.T @ G
+    db2 = np.zeros(nc)
+    for i in range(n):
+        for k in range(nc):
+            db2[k] += G[i, k]
+    dA = G @ W2.T
+    db1 = np.zeros(nh)
+    for i in range(n):
+        for j in range(nh):
+            d = dA[i, j] if A[i, j] >= 0.0 else 0.0
+            dA[i, j] = d
+            db1[j] += d
+    dW1 = X.T @ dA
+    return dW1, db1, dW2, db2
+
+
 def make_params(rng, d_in=D_IN, d_h=D_H, d_out=D_OUT):
     """Scaled-normal weights, small random biases (W1, b1, W2, b2)."""
     return (rng.standard_normal((d_in, d_h)) / np.sqrt(d_in), 0.1 * rng.standard_normal(d_h),
@@ -146,10 +222,10 @@ def make_args(n=B, d_in=D_IN, d_h=D_H, d_out=D_OUT, seed=0):
     return make_params(rng, d_in, d_h, d_out) + make_data(rng, n, d_in, d_out)
 
 
-def make_autograd_loss(anp):
-    """``mlp_loss`` verbatim on ``autograd.numpy``."""
+def make_autograd_loss(anp, relu=False):
+    """``mlp_loss`` (``mlp_relu_loss``) verbatim on ``autograd.numpy``."""
     def loss(W1, b1, W2, b2, X, Y):
-        h = anp.tanh(X @ W1 + b1)
+        h = anp.maximum(X @ W1 + b1, 0.0) if relu else anp.tanh(X @ W1 + b1)
         logits = h @ W2 + b2
         m = anp.max(logits, axis=1, keepdims=True)
         z = logits - m
@@ -158,45 +234,56 @@ def make_autograd_loss(anp):
     return loss
 
 
-def make_torch_loss(torch):
-    """PyTorch idiom: ``torch.log_softmax`` (stable, fused)."""
+def make_torch_loss(torch, relu=False):
+    """PyTorch idiom: ``torch.log_softmax`` (stable, fused); ``torch.relu`` for the ReLU net."""
     def loss(W1, b1, W2, b2, X, Y):
-        h = torch.tanh(X @ W1 + b1)
+        h = torch.relu(X @ W1 + b1) if relu else torch.tanh(X @ W1 + b1)
         logp = torch.log_softmax(h @ W2 + b2, dim=1)
         return -(Y * logp).sum() / X.shape[0]
     return loss
 
 
-def make_jax_loss(jnp):
-    """JAX idiom: ``jax.nn.log_softmax``."""
+def make_jax_loss(jnp, relu=False):
+    """JAX idiom: ``jax.nn.log_softmax``; ``jnp.maximum(a, 0.0)`` for the ReLU net."""
     import jax
 
     def loss(W1, b1, W2, b2, X, Y):
-        h = jnp.tanh(X @ W1 + b1)
+        h = jnp.maximum(X @ W1 + b1, 0.0) if relu else jnp.tanh(X @ W1 + b1)
         logp = jax.nn.log_softmax(h @ W2 + b2, axis=1)
         return -jnp.sum(Y * logp) / X.shape[0]
     return loss
 
 
-def workload(quick: bool) -> dict:
-    """The one-minibatch MLP gradient (sizes do not depend on ``quick``: it is cheap already)."""
+def workload(quick: bool, relu: bool = False) -> dict:
+    """The one-minibatch MLP gradient (sizes do not depend on ``quick``: it is cheap already);
+    ``relu``: the ReLU net (row ``mlp-relu``)."""
     args = make_args()
+    loss, primal, hand = (mlp_relu_loss, mlp_relu_loss_numba, hand_relu_grad) if relu else \
+        (mlp_loss, mlp_loss_numba, hand_grad)
+
+    def peer(make):
+        return lambda module: make(module, relu=relu)
     builders = {
-        "srcgrad": tools.srcgrad_grad(mlp_loss, WRT, args, skip_if_unsupported=True),
-        "hand": tools.call(hand_grad, args),
-        "primal": tools.call(mlp_loss_numba, args),
-        "fd": central_fd(mlp_loss_numba, args, WRT_INDICES),     # skipped: 9,610 inputs
-        "autograd": tools.autograd_grad(make_autograd_loss, WRT_INDICES, args),
-        "torch": tools.torch_grad(make_torch_loss, WRT_INDICES, args),
-        "jax": tools.jax_grad(make_jax_loss, WRT_INDICES, args),
+        "srcgrad": tools.srcgrad_grad(loss, WRT, args, skip_if_unsupported=True),
+        "hand": tools.call(hand, args),
+        "primal": tools.call(primal, args),
+        "fd": central_fd(primal, args, WRT_INDICES),     # skipped: 9,610 inputs
+        "autograd": tools.autograd_grad(peer(make_autograd_loss), WRT_INDICES, args),
+        "torch": tools.torch_grad(peer(make_torch_loss), WRT_INDICES, args),
+        "jax": tools.jax_grad(peer(make_jax_loss), WRT_INDICES, args),
     }
     built, skipped, failed = build_tools(builders)
     n_params = D_IN * D_H + D_H + D_H * D_OUT + D_OUT
-    return {"name": "mlp",
-            "description": f"MLP {D_IN}-{D_H}-{D_OUT}, tanh, softmax cross-entropy, batch {B}, float64, "
-                           f"{n_params} parameters; grad wrt (W1, b1, W2, b2) of one minibatch",
+    return {"name": "mlp-relu" if relu else "mlp",
+            "description": f"MLP {D_IN}-{D_H}-{D_OUT}, {'ReLU' if relu else 'tanh'}, softmax cross-entropy, "
+                           f"batch {B}, float64, {n_params} parameters; grad wrt (W1, b1, W2, b2) of one minibatch",
             "tools": built, "skipped": skipped, "failed": failed,
             "reference": "hand", "primal": "primal", "rtol": 1e-8}
+
+
+def workloads(quick: bool) -> list:
+    """The tanh net (``mlp``) and the ReLU net (``mlp-relu``)."""
+    return [workload(quick), workload(quick, relu=True)]
 
 
 def self_check() -> bool:
@@ -205,7 +292,10 @@ def self_check() -> bool:
     value_ok = abs(hand_value_and_grad(*args)[0] - mlp_loss(*args)) <= 1e-13 * abs(mlp_loss(*args))
     print(f"mlp: hand loss == mlp_loss: {'OK' if value_ok else 'FAIL'}")
     # eps 1e-5: at 1e-6 round-off in the loss dominates the smallest (~5e-5) gradient components
-    return fd_check("mlp", mlp_loss, mlp_loss_numba, hand_grad, args, wrt=WRT_INDICES, eps=1e-5) and value_ok
+    tanh_ok = fd_check("mlp", mlp_loss, mlp_loss_numba, hand_grad, args, wrt=WRT_INDICES, eps=1e-5)
+    relu_ok = fd_check("mlp-relu", mlp_relu_loss, mlp_relu_loss_numba, hand_relu_grad, args, wrt=WRT_INDICES,
+                       eps=1e-5)
+    return tanh_ok and relu_ok and value_ok
 
 
 if __name__ == "__main__":
