@@ -57,9 +57,8 @@ def mlp_loss(W1, b1, W2, b2, X, Y):
 
 
 @numba.njit(cache=True)
-def mlp_loss_numba(W1, b1, W2, b2, X, Y):
-    """``mlp_loss`` in Numba's subset (``np.max`` has no ``axis``/``keepdims`` there): the primal."""
-    h = np.tanh(X @ W1 + b1)
+def _softmax_ce_numba(h, W2, b2, Y):
+    """The loss from the hidden layer on, in Numba's subset (``np.max`` has no ``axis`` there)."""
     logits = h @ W2 + b2
     n = logits.shape[0]
     m = np.empty((n, 1))
@@ -71,19 +70,17 @@ def mlp_loss_numba(W1, b1, W2, b2, X, Y):
 
 
 @numba.njit(cache=True)
-def hand_value_and_grad(W1, b1, W2, b2, X, Y):
-    """Hand-written adjoint of ``mlp_loss``: ``(loss, dW1, db1, dW2, db2)``."""
-    n = X.shape[0]
-    nh = W1.shape[1]
-    nc = W2.shape[1]
+def mlp_loss_numba(W1, b1, W2, b2, X, Y):
+    """``mlp_loss`` in Numba's subset: the primal."""
+    return _softmax_ce_numba(np.tanh(X @ W1 + b1), W2, b2, Y)
+
+
+@numba.njit(cache=True)
+def _softmax_ce_delta(G, b2, Y):
+    """Hand adjoint of the output: ``G`` holds h W2; adds b2 and overwrites it, row by row, with
+    dL/dlogits = (softmax * sum_k Y_ik - Y) / n; returns the loss."""
+    n, nc = G.shape
     inv_n = 1.0 / n
-    # forward: H = tanh(X W1 + b1), in place over the pre-activation
-    H = X @ W1
-    for i in range(n):
-        for j in range(nh):
-            H[i, j] = np.tanh(H[i, j] + b1[j])
-    # logits, then (row by row) the loss and dL/dlogits = (softmax * sum_k Y_ik - Y) / n, in place
-    G = H @ W2
     e = np.empty(nc)
     loss = 0.0
     for i in range(n):
@@ -103,14 +100,34 @@ def hand_value_and_grad(W1, b1, W2, b2, X, Y):
             y_sum += Y[i, k]
         for k in range(nc):
             G[i, k] = (e[k] * inv_s * y_sum - Y[i, k]) * inv_n
-    # backward through the output layer
-    dW2 = H.T @ G
-    db2 = np.zeros(nc)
-    for i in range(n):
-        for k in range(nc):
+    return loss * inv_n
+
+
+@numba.njit(cache=True)
+def _output_backward(H, G, W2):
+    """(dW2, db2, dL/dH) from G = dL/dlogits."""
+    db2 = np.zeros(G.shape[1])
+    for i in range(G.shape[0]):
+        for k in range(G.shape[1]):
             db2[k] += G[i, k]
+    return H.T @ G, db2, G @ W2.T
+
+
+@numba.njit(cache=True)
+def hand_value_and_grad(W1, b1, W2, b2, X, Y):
+    """Hand-written adjoint of ``mlp_loss``: ``(loss, dW1, db1, dW2, db2)``."""
+    n = X.shape[0]
+    nh = W1.shape[1]
+    # forward: H = tanh(X W1 + b1), in place over the pre-activation
+    H = X @ W1
+    for i in range(n):
+        for j in range(nh):
+            H[i, j] = np.tanh(H[i, j] + b1[j])
+    # logits, then (row by row) the loss and dL/dlogits = (softmax * sum_k Y_ik - Y) / n, in place
+    G = H @ W2
+    loss = _softmax_ce_delta(G, b2, Y)
+    dW2, db2, dA = _output_backward(H, G, W2)
     # backward through tanh (dH in place) and the hidden layer
-    dA = G @ W2.T
     db1 = np.zeros(nh)
     for i in range(n):
         for j in range(nh):
@@ -118,7 +135,7 @@ def hand_value_and_grad(W1, b1, W2, b2, X, Y):
             dA[i, j] = d
             db1[j] += d
     dW1 = X.T @ dA
-    return loss * inv_n, dW1, db1, dW2, db2
+    return loss, dW1, db1, dW2, db2
 
 
 @numba.njit(cache=True)
@@ -141,15 +158,7 @@ def mlp_relu_loss(W1, b1, W2, b2, X, Y):
 @numba.njit(cache=True)
 def mlp_relu_loss_numba(W1, b1, W2, b2, X, Y):
     """``mlp_relu_loss`` in Numba's subset: the primal."""
-    h = np.maximum(X @ W1 + b1, 0.0)
-    logits = h @ W2 + b2
-    n = logits.shape[0]
-    m = np.empty((n, 1))
-    for i in range(n):
-        m[i, 0] = np.max(logits[i])
-    z = logits - m
-    logp = z - np.log(np.sum(np.exp(z), axis=1)).reshape((n, 1))
-    return -np.sum(Y * logp) / n
+    return _softmax_ce_numba(np.maximum(X @ W1 + b1, 0.0), W2, b2, Y)
 
 
 @numba.njit(cache=True)
@@ -159,8 +168,6 @@ def hand_relu_grad(W1, b1, W2, b2, X, Y):
     δ passes where the pre-activation is >= 0, as ``np.maximum(a, 0.0)`` routes a tie."""
     n = X.shape[0]
     nh = W1.shape[1]
-    nc = W2.shape[1]
-    inv_n = 1.0 / n
     A = X @ W1
     for i in range(n):
         for j in range(nh):
@@ -170,28 +177,8 @@ def hand_relu_grad(W1, b1, W2, b2, X, Y):
         for j in range(nh):
             H[i, j] = max(A[i, j], 0.0)
     G = H @ W2
-    e = np.empty(nc)
-    for i in range(n):
-        m = -np.inf
-        for k in range(nc):
-            G[i, k] += b2[k]
-            m = max(m, G[i, k])
-        s = 0.0
-        for k in range(nc):
-            e[k] = np.exp(G[i, k] - m)
-            s += e[k]
-        inv_s = 1.0 / s
-        y_sum = 0.0
-        for k in range(nc):
-            y_sum += Y[i, k]
-        for k in range(nc):
-            G[i, k] = (e[k] * inv_s * y_sum - Y[i, k]) * inv_n
-    dW2 = H.T @ G
-    db2 = np.zeros(nc)
-    for i in range(n):
-        for k in range(nc):
-            db2[k] += G[i, k]
-    dA = G @ W2.T
+    _softmax_ce_delta(G, b2, Y)
+    dW2, db2, dA = _output_backward(H, G, W2)
     db1 = np.zeros(nh)
     for i in range(n):
         for j in range(nh):
