@@ -40,10 +40,9 @@ import re
 
 import numpy as np
 
-from .loopfuse import unit_axes
-from .program import Op, walk
+from .loopfuse import binding_counts, unit_axes
 from .typeinfer import is_array
-from .unsigned import _split_comment
+from .unsigned import split_comment
 
 _STATEMENT = re.compile(r"^(\s*)(\w+) (=|\+=|-=|\*=) (.+?)\s*$")
 _INDENT = "    "
@@ -58,11 +57,7 @@ def shapes(fn, types, delta):
             arrays |= {name, delta(name)}
             if t[2] == "float64":
                 ranks[name] = ranks[delta(name)] = t[1]
-    bindings = {}
-    for stmt in walk(fn.body):
-        if isinstance(stmt, Op):
-            bindings[stmt.target] = bindings.get(stmt.target, 0) + 1
-    units = dict(unit_axes(fn, types, bindings))
+    units = dict(unit_axes(fn, types, binding_counts(fn)))
     units.update({delta(name): axes for name, axes in list(units.items())})
     return ranks, units, frozenset(arrays)
 
@@ -73,7 +68,7 @@ def run(source, ranks, units, arrays):
     rewrite = _Rewrite(dict(ranks), dict(units), arrays, words)
     out = []
     for line in source.split("\n"):
-        code, _, _ = _split_comment(line)
+        code, _, _ = split_comment(line)
         match = _STATEMENT.match(code)
         out.extend((rewrite.statement(match, line) if match else None) or [line])
     return "\n".join(out)

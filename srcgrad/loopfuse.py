@@ -40,10 +40,7 @@ def run(fn, types, namer):
     for stmt in walk(fn.body):
         for name in reads(stmt) + control_reads(stmt):
             readers.setdefault(name, []).append(stmt.sid)
-    bindings = {}
-    for stmt in walk(fn.body):
-        if isinstance(stmt, Op):
-            bindings[stmt.target] = bindings.get(stmt.target, 0) + 1
+    bindings = binding_counts(fn)
     lowering = _Lowering(types, namer, readers, bindings, set(fn.params), unit_axes(fn, types, bindings))
     body = lowering.block(fn.body)
     return dataclasses.replace(fn, body=body) if lowering.changed else fn
@@ -180,6 +177,15 @@ class _Lowering:
         name = self.namer.fresh(base)
         self.types[name] = type_
         return name
+
+
+def binding_counts(fn):
+    """{name: how many statements bind it}."""
+    bindings = {}
+    for stmt in walk(fn.body):
+        if isinstance(stmt, Op):
+            bindings[stmt.target] = bindings.get(stmt.target, 0) + 1
+    return bindings
 
 
 def unit_axes(fn, types, bindings):

@@ -134,7 +134,7 @@ def run(source, nonneg, arrays, scalar_deltas=frozenset()):
     sums = _scalar_delta_sums(lines, owner, scalar_deltas)
     out = []
     for k, (line, names) in enumerate(zip(lines, varying)):
-        code, hash_, comment = _split_comment(line)
+        code, hash_, comment = split_comment(line)
         unsigned = nonneg & names
         if unsigned:
             code = _SUBSCRIPT.sub(lambda m: _unsigned(m, unsigned, arrays), code)
@@ -152,7 +152,7 @@ def _innermost_loops(lines):
     loops = []                      # (indent, header index) of the open for loops
     owner = []
     for line in lines:
-        code = _split_comment(line)[0]
+        code = split_comment(line)[0]
         if code.strip():
             indent = len(code) - len(code.lstrip())
             while loops and indent <= loops[-1][0]:
@@ -171,14 +171,14 @@ def _scalar_delta_sums(lines, owner, scalar_deltas):
     summed over the iterations; any order of the terms will do."""
     candidates = {}
     for k, line in enumerate(lines):
-        match = _REGISTER_SUM.match(_split_comment(line)[0])
+        match = _REGISTER_SUM.match(split_comment(line)[0])
         if owner[k] is not None and match and match.group(2) in scalar_deltas \
                 and not re.search(rf"\b{match.group(2)}\b", match.group(4)):
             candidates.setdefault((owner[k], match.group(2)), []).append(k)
     out = set()
     for (loop, name), ks in candidates.items():
         word = re.compile(rf"\b{re.escape(name)}\b")
-        uses = [k for k, line in enumerate(lines) if owner[k] == loop and word.search(_split_comment(line)[0])]
+        uses = [k for k, line in enumerate(lines) if owner[k] == loop and word.search(split_comment(line)[0])]
         if uses == ks:
             out.update(ks)
     return out
@@ -193,11 +193,11 @@ def _varying_in_innermost_loop(lines, owner):
     changed = {}
     for k, loop in enumerate(owner):
         if loop is not None:
-            assigned = _ASSIGNED.match(_split_comment(lines[k])[0])
+            assigned = _ASSIGNED.match(split_comment(lines[k])[0])
             if assigned:
                 changed.setdefault(loop, set()).add(assigned.group(1))
     for k, line in enumerate(lines):
-        header = _FOR.match(_split_comment(line)[0])
+        header = _FOR.match(split_comment(line)[0])
         if header:
             changed.setdefault(k, set()).add(header.group(2))
     return [changed.get(loop, set()) if loop is not None else set() for loop in owner]
@@ -213,7 +213,7 @@ def _unsigned(match, nonneg, arrays):
     return f"{base}[{', '.join(f'np.uint64({p})' if p in nonneg else p for p in parts)}]"
 
 
-def _split_comment(line):
+def split_comment(line):
     """(code, '#' or '', comment) -- a '#' inside a string literal is not a comment."""
     quote = None
     for k, ch in enumerate(line):
