@@ -169,17 +169,6 @@ class _Hoist(ast.NodeTransformer):
         if _elementwise_call(node):
             return node
         r = self.rewrite
-        if node is not self.top and isinstance(func, ast.Name) and re.fullmatch(r"ub\d\d", func.id) \
-                and len(node.args) == 2 \
-                and isinstance(node.args[1], ast.Attribute) and node.args[1].attr == "shape" \
-                and isinstance(node.args[1].value, ast.Name) and node.args[1].value.id in r.ranks:
-            shape_of = node.args[1].value.id
-            temp = r.fresh("ew_a")
-            r.ranks[temp] = r.ranks[shape_of]
-            if r.units.get(shape_of):
-                r.units[temp] = r.units[shape_of]
-            self.before.append(f"{temp} = {ast.unparse(node)}")
-            return ast.Name(temp, ast.Load())
         for k, arg in enumerate(node.args):
             operands = _array_operands(arg, r.ranks, r.arrays) if not isinstance(arg, ast.Name) else []
             if operands:
@@ -192,6 +181,17 @@ class _Hoist(ast.NodeTransformer):
                 self.before.extend(loops)
                 self.looped = True
                 node.args[k] = ast.Name(temp, ast.Load())
+        if node is not self.top and isinstance(func, ast.Name) and re.fullmatch(r"ub\d\d", func.id) \
+                and len(node.args) == 2 \
+                and isinstance(node.args[1], ast.Attribute) and node.args[1].attr == "shape" \
+                and isinstance(node.args[1].value, ast.Name) and node.args[1].value.id in r.ranks:
+            shape_of = node.args[1].value.id
+            temp = r.fresh("ew_a")
+            r.ranks[temp] = r.ranks[shape_of]
+            if r.units.get(shape_of):
+                r.units[temp] = r.units[shape_of]
+            self.before.append(f"{temp} = {ast.unparse(node)}")
+            return ast.Name(temp, ast.Load())
         return node
 
 

@@ -134,6 +134,10 @@ def test_unbroadcast_inside_is_bound_before_and_argument_loops_feed_calls():
     assert out[0] == "ew_a = ub22(c, m.shape)"
     assert out[1] == "ew_s = stretch2(ew_a, d_a.shape[0], 1)"       # m's single column
     assert "ew_s[np.uint64(ew_i), 0] * ew_s2[np.uint64(ew_i), np.uint64(ew_j)]" in out[-1]
+    out = _run("d_a += -ub22(a * c, m.shape) * a")      # the unbroadcast's own argument looped first
+    assert "ew_a2 = ub22(ew_a, m.shape)" in out
+    assert "ew_a[np.uint64(ew_i), np.uint64(ew_j)] = ew_s[np.uint64(ew_i), np.uint64(ew_j)] * " \
+           "ew_s2[np.uint64(ew_i), np.uint64(ew_j)]" in "\n".join(out)
     out = _run("x = ub21(a * c, x.shape)")
     assert out[-1] == "x = ub21(ew_a, x.shape)"
     assert "ew_a[np.uint64(ew_i), np.uint64(ew_j)] = ew_s[np.uint64(ew_i), np.uint64(ew_j)] * " \
