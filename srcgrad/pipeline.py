@@ -182,6 +182,9 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     origin = f"{fn.name} in {os.path.basename(fn.filename)}"
     # what Numba compiles: the same lines with unsigned indices and reorderable register sums
     nonneg, arrays = unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d)
+    # a tape's position is never negative: it starts at 0, pushes add, pops take back what they added
+    nonneg |= {top for _, top in gen.tape.values()}
+    arrays |= {tape for tape, _ in gen.tape.values()}
     scalar_deltas = frozenset(namer.d(n) for n, t in types.items() if t == "float")
     ranks, units, all_arrays = element_loops.shapes(fn, types, namer.d)
     module_src = jit.module_source(origin, [element_loops.run(unsigned.run(src, nonneg, arrays, scalar_deltas),

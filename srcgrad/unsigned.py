@@ -13,7 +13,10 @@ only (`srcgrad.source` shows the code as generated, the same line for line):
   indices from a non-negative start (or, counting down, above a stop >= -1),
   sums and products of such values, `i - c` where i >= c, `% m` with m >= 1.
   Every value such a name holds in the adjoint is one it held in the primal
-  (restored from the tape, recomputed, an integer step undone).
+  (restored from the tape, recomputed, an integer step undone). The tapes'
+  positions (`top_f`, ...) are never negative either (`pipeline.build` adds
+  them): a push at `tape_f[top_f]` in a loop is then a plain store stream
+  (vectorised Euler step over 1000 elements, 200 steps: 0.53 -> 0.36 ms).
 
 - A δ summed in a register through a loop (`registers`: `d_x_sum1 += v`;
   or the δ of a scalar fixed in the loop, `d_t1 += d_t2_e * x_e1` where
