@@ -122,6 +122,13 @@ def test_in_place_update_stretches_to_the_target_and_ternary_is_an_if():
                              "if ew_s2[np.uint64(ew_i), np.uint64(ew_j)] >= 0.0 else 0.0"
 
 
+def test_in_place_add_of_a_name_is_a_loop_and_a_plain_binding_is_not():
+    out = _run("d_a += c")
+    assert out[0] == "ew_s = stretch2(c, d_a.shape[0], d_a.shape[1])"
+    assert out[-1].strip() == "d_a[np.uint64(ew_i), np.uint64(ew_j)] += ew_s[np.uint64(ew_i), np.uint64(ew_j)]"
+    assert _run("d_a = c") == ["d_a = c"]          # a binding: the same array, not a copy
+
+
 def test_a_statement_reading_its_target_writes_a_fresh_array():
     out = _run("x = np.exp(x) * 2.0")
     assert out[1] == "ew_out = np.empty((ew_n0,))"
