@@ -122,10 +122,8 @@ def test_in_place_update_stretches_to_the_target_and_ternary_is_an_if():
                              "if ew_s2[np.uint64(ew_i), np.uint64(ew_j)] >= 0.0 else 0.0"
 
 
-def test_in_place_add_of_a_name_is_a_loop_and_a_plain_binding_is_not():
-    out = _run("d_a += c")
-    assert out[0] == "ew_s = stretch2(c, d_a.shape[0], d_a.shape[1])"
-    assert out[-1].strip() == "d_a[np.uint64(ew_i), np.uint64(ew_j)] += ew_s[np.uint64(ew_i), np.uint64(ew_j)]"
+def test_a_bare_name_is_left_alone():
+    assert _run("d_a += c") == ["d_a += c"]        # one operand: Numba's own loop measured as fast
     assert _run("d_a = c") == ["d_a = c"]          # a binding: the same array, not a copy
 
 
