@@ -198,11 +198,7 @@ def run_workload(wl, rounds, min_sample=5e-3, tool_budget=TOOL_BUDGET_S):
 
     # Two phases, each 1. warm-up (compiles) + gradient check against the reference, 2. calibration
     # (+ the round budget of slow tools), 3. interleaved rounds: first the compiled tools, then the
-    # Python-heavy peers (autograd, PyTorch eager, any scaled slow tool). Once autograd had run in the
-    # process, every compiled tool's samples came out bimodal (the perceptron's hand adjoint 0.75-0.80
-    # or 0.87-1.0 ms from sample to sample, srcgrad's alike: 1.03-1.3x the hand adjoint by chance of
-    # which samples fell where; 0.76 ms and unimodal when autograd had not run): the peers' heap and
-    # objects stay with the process.
+    # Python-heavy peers (LATE_PEERS, any scaled slow tool): why, in the module doc (step 3).
     late = [name for name in tools if name in LATE_PEERS or name in slow]
     first_call, results, timed = {}, {}, []
     samples, number, tool_rounds, warm_call = {}, {}, {}, {}

@@ -209,6 +209,7 @@ def _array_operands(tree, ranks, arrays):
         elif isinstance(node, ast.Call):
             if not _elementwise_call(node) or node.keywords:
                 return []
+            direct = direct or any(_is_array_name(a, ranks) for a in node.args)
         elif isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.MatMult):
                 return []
@@ -223,9 +224,6 @@ def _array_operands(tree, ranks, arrays):
         elif not isinstance(node, (ast.Constant, ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.IfExp,
                                    ast.expr_context)):
             return []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            direct = direct or any(_is_array_name(a, ranks) for a in node.args)
     return names if direct else []
 
 

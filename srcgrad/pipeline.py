@@ -179,21 +179,25 @@ def build(func, wrt, kinds, value=True, checkpoint=None):
     gen = Generator(fn, types, active, plan, wrt, kinds, namer, want_value=value, checkpoint=checkpoint)
     primal_src, adjoint_src = gen.primal(), gen.adjoint()
     _dump("reverse", adjoint_src)
-    origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    # what Numba compiles: the same lines with unsigned indices and reorderable register sums
-    nonneg, arrays = unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d)
-    # a tape's position is never negative: it starts at 0, pushes add, pops take back what they added
-    nonneg |= {top for _, top in gen.tape.values()}
-    arrays |= {tape for tape, _ in gen.tape.values()}
     scalar_deltas = frozenset(namer.d(n) for n, t in types.items() if t == "float")
-    ranks, units, all_arrays = element_loops.shapes(fn, types, namer.d)
-    module_src = jit.module_source(origin, [element_loops.run(unsigned.run(src, nonneg, arrays, scalar_deltas),
-                                                              ranks, units, all_arrays)
-                                            for src in (primal_src, adjoint_src)])
+    module_src = numba_module([primal_src, adjoint_src], fn, types, namer, gen, scalar_deltas)
     module = jit.load(fn.name, module_src)
     return Compiled(fn.name, tuple(wrt), tuple(kinds), primal_src, adjoint_src, module_src,
                     getattr(module, f"{fn.name}_primal"), getattr(module, f"{fn.name}_adjoint"),
                     gen.tape_probe())
+
+
+def numba_module(sources, fn, types, namer, gen, scalar_deltas=frozenset()):
+    """The module Numba compiles: `sources` line for line, with unsigned indices and
+    reorderable register sums (`unsigned`) and whole-array elementwise statements as
+    element loops (`element_loops`); scalar_deltas: the δ's of float scalars."""
+    # a tape's position is never negative: it starts at 0, pushes add, pops take back what they added
+    nonneg = unsigned.nonnegative(fn, types) | {top for _, top in gen.tape.values()}
+    arrays = unsigned.array_names(types, namer.d) | {tape for tape, _ in gen.tape.values()}
+    shapes = element_loops.shapes(fn, types, namer.d)
+    origin = f"{fn.name} in {os.path.basename(fn.filename)}"
+    return jit.module_source(origin, [element_loops.run(unsigned.run(src, nonneg, arrays, scalar_deltas), *shapes)
+                                      for src in sources])
 
 
 @dataclass(frozen=True)
@@ -266,9 +270,7 @@ def build_jvp(func, wrt, kinds):
                        "t_z = Σ ∂g/∂x · t_x", fn, types, frozenset(), plan, (), all_kinds, namer)
     text = gen.primal()
     _dump("reverse", text)
-    origin = f"{fn.name} in {os.path.basename(fn.filename)}"
-    compiled = unsigned.run(text, unsigned.nonnegative(fn, types), unsigned.array_names(types, namer.d))
-    module_src = jit.module_source(origin, [element_loops.run(compiled, *element_loops.shapes(fn, types, namer.d))])
+    module_src = numba_module([text], fn, types, namer, gen)
     module = jit.load(fn.name, module_src)
     value = lin.value
     value_kind = types.get(value.id, "float") if hasattr(value, "id") else "float"
